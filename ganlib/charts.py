@@ -1,0 +1,38 @@
+"""Plotly figures of a run's metrics. Long runs stay light: what is drawn is thinned, never what is recorded."""
+import plotly.graph_objects as go
+
+MAX_POINTS = 600
+
+
+def thin(rows, max_points=MAX_POINTS):
+    """At most ~max_points rows, evenly spaced, always keeping the latest one."""
+    if len(rows) <= max_points:
+        return rows
+    stride = -(-len(rows) // max_points)  # ceil
+    return rows[::stride] + ([rows[-1]] if (len(rows) - 1) % stride else [])
+
+
+def line_chart(rows, series, title, y_title, y_range=None, height=260):
+    """One line per (column, label) in `series`, against the step."""
+    rows = thin(rows)
+    steps = [r["step"] for r in rows]
+    figure = go.Figure([go.Scatter(x=steps, y=[r[column] for r in rows], name=label, mode="lines")
+                        for column, label in series])
+    figure.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="step",
+                         yaxis_title=y_title, legend=dict(orientation="h", y=-0.3), uirevision="keep")
+    if y_range:
+        figure.update_yaxes(range=y_range)
+    return figure
+
+
+def loss_chart(rows):
+    return line_chart(rows, [("loss_d", "loss D"), ("loss_g", "loss G")], "Losses", "loss")
+
+
+def score_chart(rows, probabilities=True):
+    return line_chart(rows, [("d_real", "D(x): real"), ("d_fake", "D(G(z)): fake")], "The game's scoreboard",
+                      "D's output", y_range=[0, 1] if probabilities else None)
+
+
+def gradient_chart(rows):
+    return line_chart(rows, [("grad_norm_d", "‖∇D‖"), ("grad_norm_g", "‖∇G‖")], "Gradient norms", "norm")

@@ -1,0 +1,196 @@
+"""Checkpoints: safetensors weights beside a JSON card holding the whole config, written atomically.
+
+Nothing here ever unpickles: .pt/.pth/.pkl files (pickles, which can run code) are refused by name and
+by content before anything reads them.
+"""
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from . import __version__
+from .config import ModelConfig, TrainConfig, config_from_dict, config_to_dict
+from .errors import CheckpointError, ConfigError
+from .models import build_models
+
+CARD_FORMAT = "gan-studio-checkpoint"
+CHECKPOINT_NAME = "checkpoint"
+PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".tar"}
+
+
+@dataclass
+class Checkpoint:
+    model_cfg: ModelConfig
+    train_cfg: TrainConfig
+    card: dict
+    tensors: dict  # "generator.*", "generator_train.*", "discriminator.*", "opt_g.*", "opt_d.*", "rng.*"
+
+    def state(self, prefix):
+        """The tensors under one prefix as a state dict (e.g. 'generator')."""
+        cut = len(prefix) + 1
+        return {k[cut:]: v for k, v in self.tensors.items() if k.startswith(prefix + ".")}
+
+    @property
+    def has_training_state(self):
+        return any(k.startswith("opt_d.") for k in self.tensors)
+
+
+def atomic_write(path, write):
+    """Call write(tmp_path) then rename over `path`, so a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def optimizer_tensors(prefix, optimizer):
+    """Flatten an optimizer's per-parameter state into named tensors; its hyperparameters go to the card."""
+    tensors = {}
+    for index, state in optimizer.state_dict()["state"].items():
+        for key, value in state.items():
+            tensors[f"{prefix}.{index}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+    return tensors
+
+
+def optimizer_state_dict(checkpoint, prefix):
+    state = {}
+    for name, value in checkpoint.state(prefix).items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    return {"state": state, "param_groups": checkpoint.card["optimizers"][prefix]}
+
+
+def save_checkpoint(path, *, model_cfg, train_cfg, modules, optimizers=None, rng=None, progress=None, metrics=None):
+    """Write PATH.safetensors and PATH.json.
+
+    `modules` maps a prefix to a network: "generator" (what sampling uses) always; "generator_train" (raw
+    weights when "generator" is their moving average) and "discriminator" for a checkpoint that resumes.
+    With only "generator" it is a small export for sampling.
+    """
+    path = Path(path).with_suffix("")
+    tensors = {f"{prefix}.{k}": v.detach().cpu().contiguous()
+               for prefix, module in modules.items() for k, v in module.state_dict().items()}
+    card = {
+        "format": CARD_FORMAT,
+        "ganlib_version": __version__,
+        "model": config_to_dict(model_cfg),
+        "train": config_to_dict(train_cfg),
+        **(progress or {}),  # epoch, step, batch_in_epoch, elapsed_seconds, device
+        "metrics": metrics or {},
+    }
+    if optimizers:
+        card["optimizers"] = {}
+        for prefix, optimizer in optimizers.items():
+            tensors.update(optimizer_tensors(prefix, optimizer))
+            card["optimizers"][prefix] = optimizer.state_dict()["param_groups"]
+    for name, state in (rng or {}).items():
+        tensors[f"rng.{name}"] = state.cpu()
+    weights_path = path.with_suffix(".safetensors")
+    atomic_write(weights_path, lambda tmp: save_file(tensors, tmp))
+    card["weights_sha256"] = file_sha256(weights_path)
+    atomic_write(path.with_suffix(".json"),
+                 lambda tmp: Path(tmp).write_text(json.dumps(card, indent=2, default=float)))
+    return weights_path
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolve_checkpoint_path(path):
+    """A run folder, a .safetensors file or its .json card → the .safetensors path; pickles refused."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        path = path / f"{CHECKPOINT_NAME}.safetensors"
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise CheckpointError(f"{path.name} is a PyTorch pickle, which can run code when loaded; GAN Studio only "
+                              "loads .safetensors weights with their .json card")
+    if path.suffix.lower() not in (".safetensors", ".json"):
+        raise CheckpointError(f"{path.name} is not a GAN Studio checkpoint (a .safetensors file with its .json card)")
+    weights = path.with_suffix(".safetensors")
+    for needed in (weights, weights.with_suffix(".json")):
+        if not needed.is_file():
+            raise CheckpointError(f"checkpoint file {needed} is missing")
+    return weights
+
+
+def looks_like_safetensors(path):
+    """Header check before parsing: 8-byte little-endian length, then a JSON object that fits in the file."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(9)
+    if len(head) < 9:
+        return False
+    header_len = int.from_bytes(head[:8], "little")
+    return head[8:9] == b"{" and 8 + header_len <= size
+
+
+def read_card(weights_path):
+    try:
+        card = json.loads(weights_path.with_suffix(".json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"the card {weights_path.with_suffix('.json').name} is not valid JSON") from error
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
+        raise CheckpointError(f"{weights_path.with_suffix('.json').name} is not a GAN Studio checkpoint card")
+    return card
+
+
+def load_checkpoint(path):
+    """Read and verify a checkpoint: card format, weights hash, safetensors content, configs."""
+    weights_path = resolve_checkpoint_path(path)
+    card = read_card(weights_path)
+    if not looks_like_safetensors(weights_path):
+        raise CheckpointError(f"{weights_path.name} is not a safetensors file (corrupt, truncated or a pickle)")
+    if card.get("weights_sha256") not in (None, file_sha256(weights_path)):
+        raise CheckpointError(f"{weights_path.name} does not match its card (the weights were changed or replaced)")
+    try:
+        tensors = load_file(weights_path)
+        model_cfg = config_from_dict(ModelConfig, card["model"]).validate()
+        train_cfg = config_from_dict(TrainConfig, card.get("train", {}))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{weights_path.name} is corrupt or truncated and cannot be read") from error
+    except (KeyError, TypeError, ConfigError) as error:
+        raise CheckpointError(f"the card of {weights_path.name} does not describe a valid model ({error})") from error
+    return Checkpoint(model_cfg, train_cfg, card, tensors)
+
+
+def load_generator(path, device="cpu"):
+    """(generator in eval mode on `device`, checkpoint) — what sampling and the latent explorer need."""
+    checkpoint = load_checkpoint(path)
+    generator, _ = build_models(checkpoint.model_cfg)
+    load_state(generator, checkpoint.state("generator"), "generator")
+    return generator.to(device).eval(), checkpoint
+
+
+def load_state(module, state, what):
+    """load_state_dict with a one-sentence error when the weights belong to another architecture."""
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise CheckpointError(f"the {what} weights do not fit the architecture the card describes") from error
+
+
+def export_generator(checkpoint_path, out_path, **card_extra):
+    """Write a small generator-only checkpoint (what sampling needs) from a full one; returns its path."""
+    generator, checkpoint = load_generator(checkpoint_path)
+    card = {k: v for k, v in checkpoint.card.items()
+            if k not in ("format", "ganlib_version", "model", "train", "metrics", "optimizers", "weights_sha256")}
+    return save_checkpoint(out_path, model_cfg=checkpoint.model_cfg, train_cfg=checkpoint.train_cfg,
+                           modules={"generator": generator}, progress={**card, **card_extra},
+                           metrics=checkpoint.card.get("metrics"))

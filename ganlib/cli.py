@@ -1,0 +1,183 @@
+"""The command line: `python -m ganlib train|sample|interpolate`, a thin front over the library.
+
+Bad input prints one line and exits 2; a run that fails (diverged, no network) prints its reason and exits 1.
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoint import load_checkpoint, load_generator
+from .config import IMAGE_SIZES, PRESETS, TrainConfig, preset
+from .datasets import DATASETS
+from .device import DEVICE_CHOICES, resolve_device
+from .errors import GanStudioError
+from .images import to_pil_grid
+from .latent import INTERPOLATIONS, latent_path, render, render_gif, sample_z
+from .losses import LOSSES
+from . import trainer as events
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage text is what --help is for)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser():
+    parser = OneLineParser(prog="python -m ganlib", description="Train GANs and explore what they learn.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    train = commands.add_parser("train", help="train a GAN; writes a run folder",
+                                description="Train a GAN. Unset options take the model's preset values.")
+    train.add_argument("--model", choices=list(PRESETS), default="dcgan",
+                       help="mlp: the notebooks' MLP GAN; dcgan: the recommended DCGAN (default)")
+    train.add_argument("--dataset", choices=list(DATASETS), default="mnist-sample")
+    train.add_argument("--data-dir", help="folder or .zip of images (folder dataset); download cache otherwise")
+    train.add_argument("--loss", choices=list(LOSSES))
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--max-seconds", type=float, help="stop after this much training time")
+    train.add_argument("--max-steps", type=int, help="stop after this many generator updates")
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float, help="learning rate of both G and D")
+    train.add_argument("--lr-g", type=float)
+    train.add_argument("--lr-d", type=float)
+    train.add_argument("--beta1", type=float)
+    train.add_argument("--beta2", type=float)
+    train.add_argument("--d-steps", type=int, help="D updates per G update")
+    train.add_argument("--ema-decay", type=float, help="moving average of G shown in grids and exports; 0: off")
+    train.add_argument("--image-size", type=int, choices=IMAGE_SIZES)
+    train.add_argument("--channels", type=int, choices=(1, 3))
+    train.add_argument("--latent-dim", type=int)
+    train.add_argument("--ngf", type=int, dest="g_width", help="generator width")
+    train.add_argument("--ndf", type=int, dest="d_width", help="discriminator width")
+    train.add_argument("--d-dropout", type=float)
+    train.add_argument("--no-d-batchnorm", dest="d_batchnorm", action="store_false", default=None)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--device", choices=DEVICE_CHOICES)
+    train.add_argument("--precision", choices=("auto", "fp32", "bf16"))
+    train.add_argument("--out", type=Path, help="run folder (default runs/MODEL-DATASET-TIME)")
+    train.add_argument("--resume", type=Path, help="continue from a checkpoint or run folder")
+
+    sample = commands.add_parser("sample", help="draw samples from a checkpoint")
+    sample.add_argument("path", type=Path, help="run folder or checkpoint .safetensors")
+    sample.add_argument("--n", type=int, default=64)
+    sample.add_argument("--out", type=Path, required=True, help="FILE.png (a grid) or FILE.npz (array 'images')")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--truncation", type=float, help="sample z from a normal truncated to [-t, t]")
+    sample.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+
+    interp = commands.add_parser("interpolate", help="walk the latent space between two seeds")
+    interp.add_argument("path", type=Path, help="run folder or checkpoint .safetensors")
+    interp.add_argument("--steps", type=int, default=10)
+    interp.add_argument("--method", choices=list(INTERPOLATIONS), default="slerp")
+    interp.add_argument("--seed-a", type=int, default=0)
+    interp.add_argument("--seed-b", type=int, default=1)
+    interp.add_argument("--out", type=Path, required=True, help="FILE.png (a strip) or FILE.gif (an animation)")
+    interp.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate}[args.command](args)
+    except GanStudioError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def train_configs(args):
+    """Preset values, then the dataset's natural size, then whatever the user set."""
+    spec = DATASETS[args.dataset]
+    overrides = {"image_size": spec.image_size, "channels": spec.channels, "dataset": args.dataset}
+    if args.lr is not None:
+        overrides.update(lr_g=args.lr, lr_d=args.lr)
+    names = ("data_dir", "loss", "epochs", "max_seconds", "max_steps", "batch_size", "lr_g", "lr_d", "beta1",
+             "beta2", "d_steps", "ema_decay", "image_size", "channels", "latent_dim", "g_width", "d_width", "d_dropout",
+             "d_batchnorm", "seed", "device", "precision")
+    overrides.update({name: getattr(args, name) for name in names if getattr(args, name) is not None})
+    return preset(args.model, **overrides)
+
+
+def cmd_train(args):
+    from tqdm import tqdm
+
+    checkpoint = load_checkpoint(args.resume) if args.resume else None
+    if checkpoint:  # resume with the run's own settings; only the limits may change
+        model_cfg = checkpoint.model_cfg
+        limits = {k: getattr(args, k) for k in ("epochs", "max_steps", "max_seconds") if getattr(args, k) is not None}
+        train_cfg = TrainConfig(**{**checkpoint.train_cfg.__dict__, **limits})
+        out = args.out or (args.resume if args.resume.is_dir() else args.resume.parent)
+    else:
+        model_cfg, train_cfg = train_configs(args)
+        out = args.out or Path("runs") / f"{model_cfg.family}-{train_cfg.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    bar = None
+    outcome = {}
+
+    def on_event(event):
+        nonlocal bar
+        if isinstance(event, events.Started):
+            print(f"{event.dataset_size:,} images ({event.skipped_images} skipped) on {event.device}, "
+                  f"{event.precision}; {event.steps_per_epoch} steps/epoch → {out}", file=sys.stderr)
+            bar = tqdm(total=event.total_steps, initial=trainer.step, unit="step", dynamic_ncols=True)
+        elif isinstance(event, events.Metrics):
+            last = event.rows[-1]
+            bar.update(event.step - bar.n)
+            bar.set_postfix_str(f"epoch {event.epoch:.1f}/{train_cfg.epochs} {event.images_per_second:,.0f} img/s "
+                                f"loss_D {last['loss_d']:.3f} loss_G {last['loss_g']:.3f} "
+                                f"D(x) {last['d_real']:.2f} D(G(z)) {last['d_fake']:.2f} left {event.eta_seconds:.0f}s")
+        elif isinstance(event, (events.Finished, events.Failed)):
+            outcome["event"] = event
+
+    trainer = events.Trainer(model_cfg, train_cfg, run_dir=out, on_event=on_event, resume=checkpoint)
+    trainer.run()
+    if bar:
+        bar.close()
+    event = outcome["event"]
+    if isinstance(event, events.Failed):
+        print(f"error: {event.message}", file=sys.stderr)
+        return 1
+    images_per_second = event.step * train_cfg.batch_size / max(trainer.elapsed, 1e-9)
+    print(f"{event.reason}: {event.epoch} epochs, {event.step} steps in {trainer.elapsed:.1f} s "
+          f"({images_per_second:,.0f} img/s); run folder {out}")
+    return 0
+
+
+def cmd_sample(args):
+    if args.n < 1:
+        raise GanStudioError("--n must be at least 1")
+    generator, checkpoint = load_generator(args.path, resolve_device(args.device))
+    z = sample_z(args.n, checkpoint.model_cfg.latent_dim, seed=args.seed, truncation=args.truncation)
+    images = render(generator, z)  # [N, C, H, W] in [-1, 1]
+    write_images(images, args.out, nrow=None)
+    print(f"wrote {args.n} samples of shape {tuple(images.shape[1:])} to {args.out}")
+    return 0
+
+
+def cmd_interpolate(args):
+    if args.steps < 2:
+        raise GanStudioError("--steps must be at least 2")
+    generator, checkpoint = load_generator(args.path, resolve_device(args.device))
+    dim = checkpoint.model_cfg.latent_dim
+    keys = [sample_z(1, dim, seed=seed)[0] for seed in (args.seed_a, args.seed_b)]
+    latents = latent_path(keys, args.steps, args.method)
+    if args.out.suffix.lower() == ".gif":
+        render_gif(generator, latents, args.out)
+    else:
+        write_images(render(generator, latents), args.out, nrow=args.steps)
+    print(f"wrote a {args.steps}-step {args.method} path to {args.out}")
+    return 0
+
+
+def write_images(images, out, nrow):
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".npz":
+        np.savez_compressed(out, images=images.numpy().astype(np.float32))
+    elif out.suffix.lower() == ".png":
+        to_pil_grid(images, nrow=nrow).save(out)
+    else:
+        raise GanStudioError(f"--out must end in .png or .npz, not '{out.suffix}'")

@@ -1,0 +1,118 @@
+"""The two dataclasses that describe a run: what network (ModelConfig) and how it trains (TrainConfig).
+
+Both are saved whole in every checkpoint card, so a run can always be rebuilt from its JSON.
+"""
+from dataclasses import asdict, dataclass, fields, replace
+
+from .errors import ConfigError
+
+IMAGE_SIZES = (28, 32, 64, 128)
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    family: str = "dcgan"  # "mlp" or "dcgan"
+    image_size: int = 28
+    channels: int = 1
+    latent_dim: int = 100
+    g_width: int = 32  # dcgan: ngf; mlp: G hidden layers are (w, 2w, 4w)
+    d_width: int = 32  # dcgan: ndf; mlp: D hidden layers are (4w, 2w)
+    d_batchnorm: bool = True  # dcgan only: BatchNorm in D's inner layers
+    d_dropout: float = 0.0  # Dropout after each hidden D layer, as in the PyTorch notebook
+
+    def validate(self):
+        from .models import MODEL_FAMILIES  # models import this module, so look the registry up late
+
+        check_choice("model", self.family, MODEL_FAMILIES)
+        if self.image_size not in IMAGE_SIZES:
+            sizes = ", ".join(map(str, IMAGE_SIZES))
+            raise ConfigError(f"image size {self.image_size} is not supported; choose one of {sizes}")
+        if self.channels not in (1, 3):
+            raise ConfigError(f"channels must be 1 (grayscale) or 3 (RGB), not {self.channels}")
+        for name in ("latent_dim", "g_width", "d_width"):
+            check_range(name, getattr(self, name), 1, 4096)
+        check_range("d_dropout", self.d_dropout, 0.0, 0.9)
+        return self
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    dataset: str = "mnist-sample"
+    data_dir: str = ""  # folder or .zip for the "folder" dataset; cache folder override for downloads
+    loss: str = "bce"
+    epochs: int = 20
+    max_steps: int = 0  # 0: no limit
+    max_seconds: float = 0.0  # 0: no limit
+    batch_size: int = 64
+    lr_g: float = 1e-3
+    lr_d: float = 1e-3
+    beta1: float = 0.5
+    beta2: float = 0.999
+    d_steps: int = 1  # discriminator updates per generator update
+    ema_decay: float = 0.999  # grids and exports show an exponential moving average of G; 0 turns it off
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "auto"  # "auto": bf16 autocast where the device runs it fast
+
+    def validate(self):
+        from .datasets import DATASETS
+        from .losses import LOSSES
+
+        check_choice("dataset", self.dataset, DATASETS)
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("precision", self.precision, PRECISIONS)
+        check_range("epochs", self.epochs, 1, 100_000)
+        check_range("max_steps", self.max_steps, 0, 10**9)
+        check_range("max_seconds", self.max_seconds, 0, 10**7)
+        check_range("batch_size", self.batch_size, 1, 65_536)
+        check_range("lr_g", self.lr_g, 1e-8, 1.0, low_inclusive=True)
+        check_range("lr_d", self.lr_d, 1e-8, 1.0, low_inclusive=True)
+        check_range("beta1", self.beta1, 0.0, 0.999)
+        check_range("beta2", self.beta2, 0.0, 0.9999)
+        check_range("d_steps", self.d_steps, 1, 20)
+        check_range("ema_decay", self.ema_decay, 0.0, 0.99999)
+        check_range("seed", self.seed, 0, 2**63 - 1)
+        return self
+
+
+# The notebooks' MLP GAN, exactly; and the recommended DCGAN, whose defaults above were chosen by measuring
+# 60-second runs on a 2-core CPU (README: "Choosing the defaults").
+PRESETS = {
+    "mlp": (ModelConfig(family="mlp", g_width=256, d_width=256, d_batchnorm=False),
+            TrainConfig(epochs=50, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5)),
+    "dcgan": (ModelConfig(), TrainConfig()),
+}
+
+
+def check_choice(what, value, choices):
+    if value not in choices:
+        raise ConfigError(f"unknown {what} '{value}'; choose one of {', '.join(choices)}")
+
+
+def check_range(name, value, low, high, low_inclusive=True):
+    """Reject wrong types and out-of-range numbers with the setting's name in the message."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number, not {value!r}")
+    if value != value or value > high or value < low or (value == low and not low_inclusive):
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {value:g}")
+
+
+def config_to_dict(config):
+    return asdict(config)
+
+
+def config_from_dict(cls, data):
+    """Rebuild a config from a card, ignoring unknown keys so older cards still load."""
+    known = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def preset(name, **overrides):
+    """(ModelConfig, TrainConfig) for a preset with some fields replaced; unknown names list the valid ones."""
+    check_choice("preset", name, PRESETS)
+    model, train = PRESETS[name]
+    model_fields = {f.name for f in fields(ModelConfig)}
+    model = replace(model, **{k: v for k, v in overrides.items() if k in model_fields})
+    train = replace(train, **{k: v for k, v in overrides.items() if k not in model_fields})
+    return model, train

@@ -1,0 +1,240 @@
+"""Datasets: one registry of names, each giving uint8 images at the model's size and channel count.
+
+Images are decoded and resized once at load time and kept as one uint8 tensor on the training device, so
+the loop does no per-image work: a batch is one index into that tensor and one conversion to [-1, 1].
+Only a folder too large for memory streams from disk through DataLoader workers.
+"""
+import io
+import os
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.error import URLError
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .archives import IMAGE_SUFFIXES, checked_zip_members
+from .errors import DatasetError
+
+SAMPLE_PATH = Path(__file__).parent / "data" / "mnist_5k.npz"
+OFFLINE_HINT = "use --dataset mnist-sample, which ships with GAN Studio and works offline"
+
+
+def cache_dir():
+    return Path(os.environ.get("GAN_STUDIO_DATA", Path.home() / ".cache" / "gan-studio"))
+
+
+def memory_budget_bytes():
+    """Datasets larger than this stream from disk instead of living in memory."""
+    return int(float(os.environ.get("GAN_STUDIO_DATA_MEMORY_MB", 4096)) * 2**20)
+
+
+def to_unit_range(images_uint8):
+    """uint8 [B, C, H, W] → float [B, C, H, W] in [-1, 1]."""
+    return images_uint8.float().div_(127.5).sub_(1.0)
+
+
+@dataclass
+class TensorImages:
+    """A dataset held whole in memory as uint8 [N, C, H, W]."""
+
+    images: torch.Tensor
+    labels: torch.Tensor = None
+    skipped: int = 0
+
+    def __len__(self):
+        return len(self.images)
+
+    def to(self, device):
+        self.images = self.images.to(device)
+        return self
+
+    def batches(self, order, batch_size):
+        """Yield float batches in [-1, 1] following `order` (a permutation), dropping the ragged last one."""
+        order = order.to(self.images.device)
+        for start in range(0, len(order) - batch_size + 1, batch_size):
+            yield to_unit_range(self.images[order[start:start + batch_size]])
+
+
+class ImageFiles(torch.utils.data.Dataset):
+    """Image files decoded on demand (for folders too large for memory), as uint8 [C, H, W]."""
+
+    def __init__(self, paths, image_size, channels):
+        self.paths, self.image_size, self.channels = paths, image_size, channels
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        return decode_image(Path(self.paths[index]).read_bytes(), self.image_size, self.channels)
+
+
+@dataclass
+class StreamedImages:
+    files: ImageFiles
+    labels: torch.Tensor = None
+    skipped: int = 0
+    device: torch.device = torch.device("cpu")
+
+    def __len__(self):
+        return len(self.files)
+
+    def to(self, device):
+        self.device = torch.device(device)
+        return self
+
+    def batches(self, order, batch_size):
+        chunks = [order[i:i + batch_size].tolist() for i in range(0, len(order) - batch_size + 1, batch_size)]
+        loader = torch.utils.data.DataLoader(self.files, batch_sampler=chunks, num_workers=min(4, os.cpu_count() or 1))
+        for batch in loader:
+            yield to_unit_range(batch.to(self.device, non_blocking=True))
+
+
+def decode_image(data, image_size, channels):
+    """Bytes of any Pillow-readable image → uint8 [C, H, W], resized and center-cropped to a square."""
+    with Image.open(io.BytesIO(data)) as img:
+        img = ImageOps.exif_transpose(img)
+        img = img.convert("RGBA" if img.mode in ("P", "LA") else img.mode)
+        if img.mode in ("RGBA", "PA"):  # composite transparency onto white so it does not turn black
+            img = Image.alpha_composite(Image.new("RGBA", img.size, "white"), img.convert("RGBA"))
+        if img.mode.startswith("I;16") or img.mode in ("I", "F"):  # 16-bit and float scans → 8 bit
+            arr = np.asarray(img, dtype=np.float64)
+            span = max(arr.max() - arr.min(), 1e-9)
+            img = Image.fromarray(((arr - arr.min()) / span * 255).astype(np.uint8))
+        img = ImageOps.fit(img.convert("L" if channels == 1 else "RGB"), (image_size, image_size),
+                           Image.Resampling.BICUBIC)
+        array = np.asarray(img, dtype=np.uint8)
+    return torch.from_numpy(array.reshape(image_size, image_size, channels).copy()).permute(2, 0, 1)
+
+
+def resize_tensor_images(images, image_size, channels, chunk=4096):
+    """uint8 [N, C, H, W] → uint8 [N, channels, image_size, image_size], in chunks to bound memory."""
+    from torchvision.transforms.v2.functional import resize
+
+    out = []
+    for part in images.split(chunk):
+        if part.shape[1] != channels:
+            part = part.expand(-1, 3, -1, -1) if channels == 3 else rgb_to_gray(part)
+        if part.shape[-1] != image_size or part.shape[-2] != image_size:
+            part = resize(part, [image_size, image_size], antialias=True)
+        out.append(part.contiguous())
+    return torch.cat(out)
+
+
+def rgb_to_gray(images_uint8):
+    weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    return (images_uint8.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
+
+
+# --- the registry ------------------------------------------------------------------------------------
+
+def load_mnist_sample(image_size, channels, data_dir=""):
+    """The 5,000 real MNIST digits shipped with the project (500 of each class): offline and instant."""
+    with np.load(SAMPLE_PATH) as npz:
+        images = torch.from_numpy(npz["images"]).unsqueeze(1)
+        labels = torch.from_numpy(npz["labels"]).long()
+    return TensorImages(resize_tensor_images(images, image_size, channels), labels)
+
+
+def torchvision_dataset(dataset_cls, title, data_dir):
+    """Download (or reuse) a torchvision dataset; a failed download becomes one sentence, not a traceback."""
+    root = Path(data_dir) if data_dir else cache_dir()
+    try:
+        return dataset_cls(str(root), train=True, download=True)
+    except (URLError, OSError, RuntimeError) as error:
+        raise DatasetError(f"could not download {title} into {root} (no network?); {OFFLINE_HINT}") from error
+
+
+def mnist_like_loader(class_name, title):
+    def load(image_size, channels, data_dir=""):
+        import torchvision.datasets
+
+        dataset = torchvision_dataset(getattr(torchvision.datasets, class_name), title, data_dir)
+        images = dataset.data.unsqueeze(1)  # uint8 [N, 1, 28, 28]
+        return TensorImages(resize_tensor_images(images, image_size, channels), dataset.targets.long())
+
+    load.__doc__ = f"{title} through torchvision, downloaded into the cache folder."
+    return load
+
+
+def load_cifar10(image_size, channels, data_dir=""):
+    """CIFAR-10 through torchvision, downloaded into the cache folder."""
+    import torchvision.datasets
+
+    dataset = torchvision_dataset(torchvision.datasets.CIFAR10, "CIFAR-10", data_dir)
+    images = torch.from_numpy(dataset.data).permute(0, 3, 1, 2)  # uint8 [N, 3, 32, 32]
+    return TensorImages(resize_tensor_images(images, image_size, channels), torch.tensor(dataset.targets))
+
+
+def load_folder(image_size, channels, data_dir=""):
+    """A folder of images (flat or with class subfolders) or a .zip of them, resized and center-cropped."""
+    if not data_dir:
+        raise DatasetError("the folder dataset needs a folder or .zip of images: pass --data-dir PATH")
+    path = Path(data_dir).expanduser()
+    if not path.exists():
+        raise DatasetError(f"{path} does not exist")
+    if path.is_file() and zipfile.is_zipfile(path):
+        return load_zip(path, image_size, channels)
+    if not path.is_dir():
+        raise DatasetError(f"{path.name} is neither a folder nor a .zip of images")
+    paths = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise DatasetError(f"no images found in {path} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    if len(paths) * channels * image_size ** 2 > memory_budget_bytes():
+        return StreamedImages(ImageFiles(paths, image_size, channels))
+    return decode_all([p.read_bytes for p in paths], image_size, channels, str(path))
+
+
+def load_zip(path, image_size, channels):
+    with zipfile.ZipFile(path) as archive:
+        members, skipped = checked_zip_members(archive)
+        if not members:
+            raise DatasetError(f"no images found in {path.name} ({skipped} other files)")
+        readers = [(lambda info=info: archive.read(info)) for info in members]
+        data = decode_all(readers, image_size, channels, path.name)
+    data.skipped += skipped
+    return data
+
+
+def decode_all(readers, image_size, channels, where):
+    """Decode every image (threads: Pillow releases the GIL), skipping and counting unreadable files."""
+    def decode(read):
+        try:
+            return decode_image(read(), image_size, channels)
+        except (OSError, ValueError, SyntaxError, UnidentifiedImageError, Image.DecompressionBombError):
+            return None
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        decoded = list(pool.map(decode, readers))
+    images = [image for image in decoded if image is not None]
+    if not images:
+        raise DatasetError(f"no readable images in {where}: {len(decoded)} files, none of them an image")
+    return TensorImages(torch.stack(images), skipped=len(decoded) - len(images))
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    load: object  # (image_size, channels, data_dir) → TensorImages | StreamedImages
+    image_size: int  # the natural size and channels, used when the user names none
+    channels: int
+    title: str
+
+
+DATASETS = {
+    "mnist-sample": DatasetSpec(load_mnist_sample, 28, 1, "MNIST sample (5,000 digits, offline)"),
+    "mnist": DatasetSpec(mnist_like_loader("MNIST", "MNIST"), 28, 1, "MNIST (download)"),
+    "fashion-mnist": DatasetSpec(mnist_like_loader("FashionMNIST", "Fashion-MNIST"), 28, 1,
+                                 "Fashion-MNIST (download)"),
+    "cifar10": DatasetSpec(load_cifar10, 32, 3, "CIFAR-10 (download)"),
+    "folder": DatasetSpec(load_folder, 64, 3, "Your images (folder or .zip)"),
+}
+
+
+def load_dataset(name, image_size, channels, data_dir=""):
+    """Images of the named dataset at the model's size: TensorImages, or StreamedImages if too large."""
+    if name not in DATASETS:
+        raise DatasetError(f"unknown dataset '{name}'; choose one of {', '.join(DATASETS)}")
+    return DATASETS[name].load(image_size, channels, data_dir)

@@ -1,0 +1,52 @@
+"""Pick the training device and the numeric tricks that pay on it."""
+import os
+
+import torch
+
+from .errors import ConfigError
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+def available_devices():
+    """The device names present on this machine, 'auto' first (for menus)."""
+    names = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        names.append("cuda")
+    if torch.backends.mps.is_available():
+        names.append("mps")
+    return names
+
+
+def resolve_device(name="auto"):
+    """cuda, then mps, then cpu, unless one is named; a named device that is absent is a ConfigError."""
+    if name not in DEVICE_CHOICES:
+        raise ConfigError(f"unknown device '{name}'; choose one of {', '.join(DEVICE_CHOICES)}")
+    if name == "auto":
+        name = next(d for d in ("cuda", "mps", "cpu") if d in available_devices())
+    elif name not in available_devices():
+        raise ConfigError(f"device '{name}' is not available on this machine; use --device auto or cpu")
+    if name == "cpu":
+        # Use every core: the default can be fewer than os.cpu_count() inside containers.
+        torch.set_num_threads(max(1, int(os.environ.get("GAN_STUDIO_CPU_THREADS", os.cpu_count() or 1))))
+    return torch.device(name)
+
+
+def autocast_dtype(device, precision):
+    """bf16 autocast where the hardware runs it fast (CUDA, and CPUs with AVX-512 bf16), else None (fp32)."""
+    if precision == "fp32" or device.type == "mps":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    # precision == "auto"
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    return torch.bfloat16 if cpu_has_fast_bf16() else None
+
+
+def cpu_has_fast_bf16():
+    """True when oneDNN can use native bf16 instructions (AVX-512 BF16 or AMX) on this CPU."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False

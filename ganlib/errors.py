@@ -1,0 +1,20 @@
+"""User-facing errors: each carries one sentence a person can act on.
+
+The app shows the message in the page and the CLI prints it and exits 2, so the text must stand alone.
+"""
+
+
+class GanStudioError(Exception):
+    """Base class for errors caused by the user's input, not by a bug."""
+
+
+class ConfigError(GanStudioError):
+    """A hyperparameter or combination of settings that cannot work."""
+
+
+class DatasetError(GanStudioError):
+    """A dataset that cannot be loaded: no network, no images, a corrupt file."""
+
+
+class CheckpointError(GanStudioError):
+    """A checkpoint that cannot be loaded safely or does not match its card."""

@@ -1,0 +1,20 @@
+"""Turning image tensors into pictures people look at: grids (torchvision), PNGs and GIFs (Pillow)."""
+import math
+
+import torch
+from PIL import Image
+from torchvision.utils import make_grid
+
+
+def to_pil_grid(images, nrow=None, padding=2):
+    """Float images [N, C, H, W] in [-1, 1] → one RGB grid picture (nrow defaults to a square)."""
+    nrow = nrow or math.ceil(math.sqrt(len(images)))
+    grid = make_grid(images.detach().float().cpu(), nrow=nrow, padding=padding, normalize=True, value_range=(-1, 1))
+    return Image.fromarray(grid.mul(255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).numpy())
+
+
+def save_gif(frames, path, frame_ms=100, loop=0):
+    """Write PIL frames as an animated GIF that loops forever by default."""
+    first, *rest = [frame.convert("P", palette=Image.Palette.ADAPTIVE) for frame in frames]
+    first.save(path, save_all=True, append_images=rest, duration=frame_ms, loop=loop, disposal=2)
+    return path

@@ -1,0 +1,148 @@
+"""The two network families of the original notebooks, each one Generator and one Discriminator class
+parameterized by size. Only networks live here: no optimizers, no devices, no I/O.
+
+Discriminators return logits of shape [B]; losses turn them into probabilities where they need to, which
+keeps BCE numerically safe under autocast.
+"""
+import math
+
+import torch
+from torch import nn
+
+
+class MLPGenerator(nn.Module):
+    """z(latent_dim) → w → 2w → 4w → C·H·W, ReLU hidden, Tanh out (w=256 is the notebooks' 256-512-1024)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.out_shape = (cfg.channels, cfg.image_size, cfg.image_size)
+        w = cfg.g_width
+        self.net = nn.Sequential(
+            nn.Linear(cfg.latent_dim, w), nn.ReLU(True),
+            nn.Linear(w, 2 * w), nn.ReLU(True),
+            nn.Linear(2 * w, 4 * w), nn.ReLU(True),
+            nn.Linear(4 * w, math.prod(self.out_shape)), nn.Tanh(),
+        )
+
+    def forward(self, z):  # z: [B, latent_dim] → [B, C, H, W] in [-1, 1]
+        return self.net(z).view(-1, *self.out_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """C·H·W → 4w → 2w → 1 logit, LeakyReLU(0.2) hidden (w=256 is the notebooks' 1024-512)."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        w = cfg.d_width
+        self.net = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(cfg.channels * cfg.image_size ** 2, 4 * w), nn.LeakyReLU(0.2, True), nn.Dropout(cfg.d_dropout),
+            nn.Linear(4 * w, 2 * w), nn.LeakyReLU(0.2, True), nn.Dropout(cfg.d_dropout),
+            nn.Linear(2 * w, 1),
+        )
+
+    def forward(self, x):  # x: [B, C, H, W] → logits [B]
+        return self.net(x).view(-1)
+
+
+def dcgan_layout(image_size):
+    """(base, n_up): the first layer makes a base×base map (7 for 28 px, else 4), then n_up ×2 upsamplings.
+
+    This is what lets one class serve 28, 32, 64 and 128 px where the reference script only does 64.
+    """
+    base = 7 if image_size % 7 == 0 else 4
+    n_up = int(math.log2(image_size // base))
+    assert base * 2 ** n_up == image_size, f"no DCGAN layout for {image_size} px"
+    return base, n_up
+
+
+class DCGANGenerator(nn.Module):
+    """ConvTranspose + BatchNorm + ReLU from a base×base map up to the image, Tanh out."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        base, n_up = dcgan_layout(cfg.image_size)
+        width = cfg.g_width * 2 ** (n_up - 1)
+        layers = [nn.ConvTranspose2d(cfg.latent_dim, width, base, 1, 0, bias=False),
+                  nn.BatchNorm2d(width), nn.ReLU(True)]
+        for _ in range(n_up - 1):  # each block doubles the resolution and halves the width
+            layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
+                       nn.BatchNorm2d(width // 2), nn.ReLU(True)]
+            width //= 2
+        layers += [nn.ConvTranspose2d(width, cfg.channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, z):  # z: [B, latent_dim] → [B, C, H, W] in [-1, 1]
+        return self.net(z[:, :, None, None])
+
+
+class DCGANDiscriminator(nn.Module):
+    """Strided Conv + LeakyReLU(0.2) (+ BatchNorm, + Dropout) down to base×base, then one logit."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        base, n_up = dcgan_layout(cfg.image_size)
+        width = cfg.d_width
+        layers = [nn.Conv2d(cfg.channels, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        for _ in range(n_up - 1):  # each block halves the resolution and doubles the width
+            layers += [nn.Conv2d(width, width * 2, 4, 2, 1, bias=False)]
+            layers += [nn.BatchNorm2d(width * 2)] if cfg.d_batchnorm else []
+            layers += [nn.LeakyReLU(0.2, True)]
+            layers += [nn.Dropout(cfg.d_dropout)] if cfg.d_dropout else []
+            width *= 2
+        layers += [nn.Conv2d(width, 1, base, 1, 0, bias=False)]
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, x):  # x: [B, C, H, W] → logits [B]
+        return self.net(x).view(-1)
+
+
+def dcgan_init(module):
+    """N(0, 0.02) conv weights and N(1, 0.02) BatchNorm scales, as in the DCGAN paper."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+MODEL_FAMILIES = {
+    "mlp": (MLPGenerator, MLPDiscriminator),
+    "dcgan": (DCGANGenerator, DCGANDiscriminator),
+}
+
+
+def build_models(cfg):
+    """(generator, discriminator) for a validated ModelConfig, on the CPU in fp32."""
+    generator_cls, discriminator_cls = MODEL_FAMILIES[cfg.validate().family]
+    return generator_cls(cfg), discriminator_cls(cfg)
+
+
+def batchnorm_layers(model):
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+@torch.no_grad()
+def calibrate_batchnorm(generator, latent_dim, device, generator_rng, batches=8, batch_size=256):
+    """Set BatchNorm running statistics to the exact averages for the current weights.
+
+    Training only ever uses batch statistics, so this changes nothing in training; it makes eval-mode
+    sampling (latent explorer, `sample`) draw what the generator really makes instead of the garbage that
+    lagging running averages give early in training.
+    """
+    layers = batchnorm_layers(generator)
+    if not layers:
+        return
+    was_training = generator.training
+    saved_momentum = [m.momentum for m in layers]
+    for m in layers:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    generator.train()
+    for _ in range(batches):
+        generator(torch.randn(batch_size, latent_dim, device=device, generator=generator_rng))
+    for m, momentum in zip(layers, saved_momentum):
+        m.momentum = momentum
+    generator.train(was_training)

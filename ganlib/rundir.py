@@ -1,0 +1,47 @@
+"""The files of one run folder, named in one place (the README documents them)."""
+import csv
+import json
+from pathlib import Path
+
+from .checkpoint import CHECKPOINT_NAME, atomic_write
+
+METRIC_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g", "grad_norm_d")
+CSV_COLUMNS = ("step", "epoch", *METRIC_NAMES, "seconds")
+
+
+class RunDirectory:
+    """config.json, metrics.csv, grids/epoch_NNN.png, grid_final.png, checkpoint.safetensors + .json."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        (self.path / "grids").mkdir(parents=True, exist_ok=True)
+        self.config = self.path / "config.json"
+        self.metrics = self.path / "metrics.csv"
+        self.checkpoint = self.path / f"{CHECKPOINT_NAME}.safetensors"
+        self.final_grid = self.path / "grid_final.png"
+
+    def write_config(self, config):
+        atomic_write(self.config, lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2)))
+
+    def append_metrics(self, rows, truncate_after_step=None):
+        """Append rows to metrics.csv; when resuming, first drop rows past the checkpoint's step."""
+        if truncate_after_step is not None and self.metrics.exists():
+            with open(self.metrics, newline="") as f:
+                kept = [row for row in csv.DictReader(f) if int(row["step"]) <= truncate_after_step]
+            self.metrics.unlink()
+            rows = kept + list(rows)
+        new_file = not self.metrics.exists()
+        with open(self.metrics, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+            if new_file:
+                writer.writeheader()
+            writer.writerows(rows)
+
+    def grid_path(self, epoch):
+        return self.path / "grids" / f"epoch_{epoch:03d}.png"
+
+    def save_grid(self, image, epoch=None):
+        """Save a grid as the final grid and, at an epoch end, as that epoch's grid too."""
+        if epoch is not None:
+            image.save(self.grid_path(epoch))
+        atomic_write(self.final_grid, lambda tmp: image.save(tmp, format="PNG"))

@@ -1,0 +1,159 @@
+"""The run manager: training runs in background threads, shared by every UI session of one process.
+
+A UI keeps only a run's id; the run, its history and its thread live here, so a page rerun, a page switch
+or a closed tab never kills or restarts training. A global cap bounds concurrent runs; the rest queue.
+"""
+import itertools
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import GanStudioError
+from .trainer import CheckpointSaved, Failed, Finished, GridSampled, Metrics, Started, Trainer
+
+ACTIVE = ("queued", "starting", "running", "paused")
+
+
+def default_max_concurrent():
+    """GAN_STUDIO_MAX_RUNS, else one run per two cores (a 2-core machine trains one run at a time)."""
+    return max(1, int(os.environ.get("GAN_STUDIO_MAX_RUNS", max(1, (os.cpu_count() or 2) // 2))))
+
+
+@dataclass
+class Run:
+    """One run's state and history, written by its worker thread and read by any number of pages."""
+
+    run_id: str
+    session_id: str
+    model_cfg: object
+    train_cfg: object
+    run_dir: Path
+    status: str = "queued"  # queued → starting → running ⇄ paused → finished | stopped | failed
+    message: str = ""
+    rows: list = field(default_factory=list)  # every step's metrics
+    grids: list = field(default_factory=list)  # (epoch, step, PIL image, epoch_end)
+    started: Started = None
+    progress: Metrics = None  # the latest report (no rows kept here)
+    finished_reason: str = ""
+    checkpoint_path: str = ""
+    created: float = field(default_factory=time.time)
+    trainer: Trainer = None
+    data: object = None  # an already-loaded dataset, if the caller has one
+    stop_requested: bool = False  # Stop pressed before the trainer existed
+
+    @property
+    def active(self):
+        return self.status in ACTIVE
+
+    def on_event(self, event):
+        if isinstance(event, Started):
+            self.started, self.status = event, "running" if self.status == "starting" else self.status
+        elif isinstance(event, Metrics):
+            self.rows.extend(event.rows)
+            self.progress = Metrics([], event.step, event.epoch, event.images_per_second, event.elapsed,
+                                    event.eta_seconds)
+        elif isinstance(event, GridSampled):
+            self.grids.append((event.epoch, event.step, event.image, event.epoch_end))
+        elif isinstance(event, CheckpointSaved):
+            self.checkpoint_path = event.path
+        elif isinstance(event, Finished):
+            self.status = "stopped" if event.reason == "stopped" else "finished"
+            self.finished_reason = event.reason
+        elif isinstance(event, Failed):
+            self.status, self.message = "failed", event.message
+
+
+class RunManager:
+    def __init__(self, max_concurrent=None, runs_root=None):
+        self.max_concurrent = max_concurrent or default_max_concurrent()
+        self.runs_root = Path(runs_root or Path(tempfile.gettempdir()) / "gan-studio-runs")
+        self._runs = {}
+        self._queue = []  # run ids waiting for a slot, oldest first
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    def start(self, session_id, model_cfg, train_cfg, data=None):
+        """Create a run for a session and start it now or queue it; configs are validated first."""
+        Trainer.check_configs(model_cfg, train_cfg)
+        with self._lock:
+            if any(r.active for r in self._runs.values() if r.session_id == session_id):
+                raise GanStudioError("this session already has a run in progress: stop it first")
+            run_id = f"run-{next(self._ids)}-{int(time.time())}"
+            run = Run(run_id, session_id, model_cfg, train_cfg, self.runs_root / run_id, data=data)
+            self._runs[run_id] = run
+            self._queue.append(run_id)
+            self._launch_waiting()
+        return run_id
+
+    def get(self, run_id):
+        return self._runs.get(run_id)
+
+    def runs_of(self, session_id):
+        return [r for r in self._runs.values() if r.session_id == session_id]
+
+    def queue_position(self, run_id):
+        """1 for the next run to start, None when not queued."""
+        with self._lock:
+            return self._queue.index(run_id) + 1 if run_id in self._queue else None
+
+    def running_count(self):
+        return sum(r.status in ("starting", "running", "paused") for r in self._runs.values())
+
+    def pause(self, run_id):
+        run = self._runs[run_id]
+        if run.trainer and run.status == "running":
+            run.trainer.pause()
+            run.status = "paused"
+
+    def resume(self, run_id):
+        run = self._runs[run_id]
+        if run.trainer and run.status == "paused":
+            run.status = "running"
+            run.trainer.resume()
+
+    def stop(self, run_id):
+        """Stop a running run within one step, or drop a queued one before it starts."""
+        with self._lock:
+            run = self._runs[run_id]
+            if run_id in self._queue:
+                self._queue.remove(run_id)
+                run.status, run.finished_reason = "stopped", "stopped"
+                return
+        run.stop_requested = True
+        if run.trainer:
+            run.trainer.stop()
+
+    def wait(self, run_id, timeout=None):
+        """Block until the run leaves the active states (for tests and the CLI-like uses)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._runs[run_id].active:
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def _launch_waiting(self):
+        """Start queued runs while there are free slots (called with the lock held)."""
+        while self._queue and self.running_count() < self.max_concurrent:
+            run = self._runs[self._queue.pop(0)]
+            run.status = "starting"
+            threading.Thread(target=self._work, args=(run,), name=run.run_id, daemon=True).start()
+
+    def _work(self, run):
+        try:
+            run.trainer = Trainer(run.model_cfg, run.train_cfg, run_dir=run.run_dir, on_event=run.on_event,
+                                  data=run.data)
+            if run.stop_requested:
+                run.trainer.stop()
+            run.trainer.run()
+        except GanStudioError as error:
+            run.status, run.message = "failed", str(error)
+        finally:
+            run.data = None  # the dataset belongs to the trainer now; drop the extra reference
+            if run.active:  # ended without a Finished/Failed event
+                run.status = "stopped"
+            with self._lock:
+                self._launch_waiting()

@@ -1,0 +1,389 @@
+"""The trainer: one adversarial step at a time, reporting through events, safe to drive from a thread.
+
+A UI (the Streamlit app, the CLI) calls run() in a worker and pause()/resume()/stop() from anywhere; each
+takes effect before the next step. Per-step numbers stay on the device and are read back every
+`report_every` steps in one transfer, instead of the several host syncs a step of the reference script makes.
+"""
+import copy
+import threading
+import time
+import traceback
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+from PIL.Image import Image
+
+from .checkpoint import Checkpoint, load_state, optimizer_state_dict, save_checkpoint
+from .config import ModelConfig, TrainConfig, config_to_dict
+from .datasets import load_dataset
+from .device import autocast_dtype, resolve_device
+from .errors import ConfigError, GanStudioError
+from .images import to_pil_grid
+from .latent import sample_z
+from .losses import get_loss, gradient_penalty
+from .models import build_models, calibrate_batchnorm
+from .rundir import METRIC_NAMES, RunDirectory
+
+GRID_SIZE = 64
+_init_lock = threading.Lock()  # weight init seeds the process-wide RNG: one trainer at a time
+
+
+# --- events -----------------------------------------------------------------------------------------
+
+@dataclass
+class Started:
+    device: str
+    precision: str
+    dataset_size: int
+    steps_per_epoch: int
+    total_steps: int
+    skipped_images: int
+
+
+@dataclass
+class Metrics:
+    rows: list  # one dict per step: step, epoch, loss_d, loss_g, d_real, d_fake, grad_norm_g, grad_norm_d, seconds
+    step: int
+    epoch: float  # fractional: 2.5 is halfway through the third epoch
+    images_per_second: float
+    elapsed: float
+    eta_seconds: float
+
+
+@dataclass
+class GridSampled:
+    epoch: int  # epochs completed when the grid was drawn
+    step: int
+    image: Image
+    epoch_end: bool
+
+
+@dataclass
+class CheckpointSaved:
+    path: str
+    step: int
+
+
+@dataclass
+class Finished:
+    reason: str  # "completed", "max_steps", "max_seconds" or "stopped"
+    step: int
+    epoch: int
+
+
+@dataclass
+class Failed:
+    message: str
+    step: int
+
+
+class Diverged(GanStudioError):
+    """A NaN or infinite loss: the run stops and the last good checkpoint stays."""
+
+
+def epoch_order(seed, epoch, n):
+    """The data order of one epoch, a function of (seed, epoch) alone so a resumed run replays it."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+
+
+class Trainer:
+    def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, *, run_dir=None, on_event=None,
+                 data=None, resume: Checkpoint = None, report_every=10):
+        self.check_configs(model_cfg, train_cfg)
+        self.model_cfg, self.cfg = model_cfg, train_cfg
+        self.loss = get_loss(train_cfg.loss)
+        self.device = resolve_device(train_cfg.device)
+        self.amp_dtype = autocast_dtype(self.device, train_cfg.precision)
+        self.channels_last = self.device.type == "cuda" and model_cfg.family == "dcgan"
+        with _init_lock:
+            torch.manual_seed(train_cfg.seed)
+            self.generator, self.discriminator = build_models(model_cfg)
+        memory_format = torch.channels_last if self.channels_last else torch.preserve_format
+        self.generator.to(self.device, memory_format=memory_format)
+        self.discriminator.to(self.device, memory_format=memory_format)
+        # What grids and exports show: a moving average of G's weights, which smooths out the step-to-step
+        # oscillation of the game and draws cleaner samples than the raw weights of the same step.
+        self.sample_generator = copy.deepcopy(self.generator) if train_cfg.ema_decay else self.generator
+        fused = self.device.type == "cuda"
+        betas = (train_cfg.beta1, train_cfg.beta2)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), train_cfg.lr_g, betas=betas, fused=fused)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), train_cfg.lr_d, betas=betas, fused=fused)
+        self.rng = torch.Generator(self.device).manual_seed(train_cfg.seed)  # noise and GP mixing
+        self.fixed_noise = sample_z(GRID_SIZE, model_cfg.latent_dim, seed=train_cfg.seed, device=self.device)
+        self.data, self.report_every = data, report_every
+        self.on_event = on_event if on_event is not None else (lambda event: None)
+        self.run_dir = RunDirectory(run_dir) if run_dir else None
+        self.step = self.epoch = self.batch_in_epoch = 0
+        self.elapsed = 0.0
+        self.last_metrics = {}
+        self.resumed_at_step = None
+        self._step_lock = threading.Lock()
+        self._running = threading.Event()  # cleared while paused
+        self._running.set()
+        self._stop = threading.Event()
+        if resume is not None:
+            self._restore(resume)
+
+    @staticmethod
+    def check_configs(model_cfg, train_cfg):
+        """Explain settings that cannot work, before anything is built or loaded."""
+        model_cfg.validate()
+        train_cfg.validate()
+        if get_loss(train_cfg.loss).gradient_penalty and model_cfg.family == "dcgan" and model_cfg.d_batchnorm:
+            raise ConfigError("wgan-gp penalizes each sample's gradient, which BatchNorm in D mixes across the "
+                              "batch: turn D's BatchNorm off (--no-d-batchnorm)")
+        resolve_device(train_cfg.device)
+
+    # --- control, callable from any thread ---------------------------------------------------------
+
+    def pause(self):
+        self._running.clear()
+
+    def resume(self):
+        self._running.set()
+
+    def stop(self):
+        self._stop.set()
+        self._running.set()  # wake a paused loop so it can see the stop
+
+    @property
+    def paused(self):
+        return not self._running.is_set()
+
+    # --- one step of the game ----------------------------------------------------------------------
+
+    def autocast(self):
+        return torch.autocast(self.device.type, self.amp_dtype) if self.amp_dtype else nullcontext()
+
+    def train_step(self, real):
+        """One D update (d_steps of them) and one G update on a batch of real images [B, C, H, W]."""
+        G, D, loss = self.generator, self.discriminator, self.loss
+        if self.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
+        z = torch.randn(real.shape[0], self.model_cfg.latent_dim, device=self.device, generator=self.rng)
+        with self.autocast():
+            fake = G(z)  # [B, C, H, W]; reused by the G step below, as in the DCGAN example
+
+        # (1) Update D: maximize log D(x) + log(1 - D(G(z))) (or the chosen loss's D objective)
+        for d_step in range(self.cfg.d_steps):
+            if d_step:  # extra D steps see fresh fakes
+                with torch.no_grad(), self.autocast():
+                    fake_for_d = G(torch.randn_like(z, generator=self.rng))
+            else:
+                fake_for_d = fake.detach()
+            with self.autocast():
+                d_real, d_fake = D(real).float(), D(fake_for_d).float()
+                loss_d = loss.d_loss(d_real, d_fake)
+                if loss.gradient_penalty:
+                    loss_d = loss_d + loss.gradient_penalty * self._gradient_penalty(real, fake_for_d)
+            self.opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            grad_norm_d = torch.nn.utils.get_total_norm([p.grad for p in D.parameters()])
+            self.opt_d.step()
+
+        # (2) Update G: maximize log D(G(z)). D's weights need no gradients here, only its input does.
+        D.requires_grad_(False)
+        with self.autocast():
+            loss_g = loss.g_loss(D(fake).float())
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        grad_norm_g = torch.nn.utils.get_total_norm([p.grad for p in G.parameters()])
+        self.opt_g.step()
+        D.requires_grad_(True)
+        self._update_ema()
+
+        # Order matches METRIC_NAMES; stays on the device until the next report.
+        return torch.stack([loss_d.detach(), loss_g.detach(), loss.score(d_real.detach()).mean(),
+                            loss.score(d_fake.detach()).mean(), grad_norm_g, grad_norm_d]).float()
+
+    @torch.no_grad()
+    def _update_ema(self):
+        if self.sample_generator is self.generator:
+            return
+        decay = min(self.cfg.ema_decay, (1 + self.step) / (10 + self.step))  # short memory while G is young
+        for averaged, current in zip(self.sample_generator.parameters(), self.generator.parameters()):
+            averaged.lerp_(current, 1 - decay)
+
+    def _gradient_penalty(self, real, fake):
+        alpha = torch.rand(real.shape[0], 1, 1, 1, device=self.device, generator=self.rng)
+        return gradient_penalty(self.discriminator, real, fake.to(real.dtype), alpha)
+
+    # --- sampling and checkpoints ------------------------------------------------------------------
+
+    @torch.no_grad()
+    def sample_grid(self):
+        """A grid of the fixed noise batch, as the (averaged) generator draws it in eval mode with exact
+        BatchNorm statistics (see calibrate_batchnorm). Training never reads those statistics, so this
+        changes nothing in training; it is safe to call from another thread between steps."""
+        with self._step_lock:
+            self._calibrate()
+            self.sample_generator.eval()
+            with self.autocast():
+                images = self.sample_generator(self.fixed_noise)
+            self.sample_generator.train()
+        return to_pil_grid(images)
+
+    def real_grid(self, n=GRID_SIZE):
+        """A grid of real training images, to show beside the fakes (None until the data is loaded)."""
+        if self.data is None:
+            return None
+        order = epoch_order(self.cfg.seed, 0, len(self.data))[:n]
+        return to_pil_grid(next(self.data.batches(order, min(n, len(order)))))
+
+    def _calibrate(self):
+        rng = torch.Generator(self.device).manual_seed(self.cfg.seed + self.step)
+        calibrate_batchnorm(self.sample_generator, self.model_cfg.latent_dim, self.device, rng)
+
+    def save(self, path):
+        """A full checkpoint (weights, optimizers, RNG, position in the data) that resumes exactly."""
+        with self._step_lock:
+            self._calibrate()
+            rng = {"noise": self.rng.get_state(), "global": torch.get_rng_state()}
+            progress = {"epoch": self.epoch, "step": self.step, "batch_in_epoch": self.batch_in_epoch,
+                        "elapsed_seconds": round(self.elapsed, 3), "device": self.device.type,
+                        "precision": str(self.amp_dtype or torch.float32).replace("torch.", "")}
+            modules = {"generator": self.sample_generator, "discriminator": self.discriminator}
+            if self.sample_generator is not self.generator:
+                modules["generator_train"] = self.generator
+            return save_checkpoint(path, model_cfg=self.model_cfg, train_cfg=self.cfg, modules=modules,
+                                   optimizers={"opt_g": self.opt_g, "opt_d": self.opt_d},
+                                   rng=rng, progress=progress, metrics=self.last_metrics)
+
+    def _restore(self, checkpoint):
+        if not checkpoint.has_training_state:
+            raise ConfigError("this checkpoint holds only a generator (an export) and cannot resume training")
+        load_state(self.sample_generator, checkpoint.state("generator"), "generator")
+        if self.sample_generator is not self.generator:
+            load_state(self.generator, checkpoint.state("generator_train"), "generator")
+        load_state(self.discriminator, checkpoint.state("discriminator"), "discriminator")
+        self.opt_g.load_state_dict(optimizer_state_dict(checkpoint, "opt_g"))
+        self.opt_d.load_state_dict(optimizer_state_dict(checkpoint, "opt_d"))
+        self.rng.set_state(checkpoint.tensors["rng.noise"])
+        torch.set_rng_state(checkpoint.tensors["rng.global"])
+        card = checkpoint.card
+        self.step, self.epoch, self.batch_in_epoch = card["step"], card["epoch"], card["batch_in_epoch"]
+        self.elapsed, self.last_metrics = card.get("elapsed_seconds", 0.0), card.get("metrics", {})
+        self.resumed_at_step = self.step
+
+    # --- the loop ----------------------------------------------------------------------------------
+
+    def run(self):
+        """Train until done, stopped, or failed; every outcome is reported as an event, never raised."""
+        try:
+            reason = self._loop()
+        except GanStudioError as error:
+            self.on_event(Failed(str(error), self.step))
+            return "failed"
+        except torch.OutOfMemoryError:
+            self.on_event(Failed(f"out of memory at step {self.step} — try a smaller batch or image size",
+                                 self.step))
+            return "failed"
+        except Exception as error:  # a bug: report it in words, keep the traceback in the run folder
+            if self.run_dir:
+                (self.run_dir.path / "error.log").write_text(traceback.format_exc())
+            self.on_event(Failed(f"unexpected error at step {self.step}: {error}", self.step))
+            return "failed"
+        if reason != "completed":  # a completed run saved at its last epoch end
+            if self.batch_in_epoch:  # ended mid-epoch: the final grid shows where it stopped
+                self._emit_grid(epoch_end=False)
+            self._checkpoint()
+        self.on_event(Finished(reason, self.step, self.epoch))
+        return reason
+
+    def _loop(self):
+        cfg = self.cfg
+        if self.data is None:
+            self.data = load_dataset(cfg.dataset, self.model_cfg.image_size, self.model_cfg.channels, cfg.data_dir)
+            self.data.to(self.device)
+        n = len(self.data)
+        steps_per_epoch = n // cfg.batch_size
+        if steps_per_epoch == 0:
+            raise ConfigError(f"batch size {cfg.batch_size} is larger than the dataset ({n} images)")
+        total_steps = steps_per_epoch * cfg.epochs
+        total_steps = min(total_steps, cfg.max_steps) if cfg.max_steps else total_steps
+        if self.run_dir:
+            self.run_dir.write_config({"model": config_to_dict(self.model_cfg), "train": config_to_dict(cfg)})
+        self.on_event(Started(self.device.type, str(self.amp_dtype or torch.float32).replace("torch.", ""), n,
+                              steps_per_epoch, total_steps, getattr(self.data, "skipped", 0)))
+        pending = []  # per-step metric tensors not yet read back
+        window_start, window_steps = time.perf_counter(), 0
+        active_since = time.perf_counter()
+        while self.epoch < cfg.epochs:
+            order = epoch_order(cfg.seed, self.epoch, n)[self.batch_in_epoch * cfg.batch_size:]
+            for real in self.data.batches(order, cfg.batch_size):
+                if not self._running.is_set():  # paused: stop the clock until resumed or stopped
+                    self.elapsed += time.perf_counter() - active_since
+                    self._running.wait()
+                    active_since = window_start = time.perf_counter()
+                    window_steps = 0
+                if self._stop.is_set():
+                    self._report(pending, window_start, window_steps, total_steps)
+                    return "stopped"
+                with self._step_lock:
+                    pending.append(self.train_step(real))
+                    self.step += 1
+                    self.batch_in_epoch += 1
+                window_steps += 1
+                self.elapsed += time.perf_counter() - active_since
+                active_since = time.perf_counter()
+                limit = self._limit_reached()
+                if len(pending) >= self.report_every or limit:
+                    self._report(pending, window_start, window_steps, total_steps)
+                    pending, window_start, window_steps = [], time.perf_counter(), 0
+                if limit:
+                    return limit
+            self._report(pending, window_start, window_steps, total_steps)
+            self.epoch += 1
+            self.batch_in_epoch = 0
+            self._emit_grid(epoch_end=True)
+            self._checkpoint()
+            # sampling and saving are neither training time nor part of the next img/s window
+            pending, window_start, window_steps = [], time.perf_counter(), 0
+            active_since = window_start
+        return "completed"
+
+    def _limit_reached(self):
+        if self.cfg.max_steps and self.step >= self.cfg.max_steps:
+            return "max_steps"
+        if self.cfg.max_seconds and self.elapsed >= self.cfg.max_seconds:
+            return "max_seconds"
+        return None
+
+    def _report(self, pending, window_start, window_steps, total_steps):
+        """Read back pending metrics in one transfer, check for divergence, emit them, log them."""
+        if not pending:
+            return
+        values = torch.stack(pending).tolist()  # the one host sync of the window
+        first_step = self.step - len(values) + 1
+        rows = []
+        for offset, row in enumerate(values):
+            step = first_step + offset
+            if any(v != v or v in (float("inf"), float("-inf")) for v in row[:2]):
+                raise Diverged(f"training diverged at step {step} — try a lower learning rate")
+            rows.append({"step": step, "epoch": self.epoch, **dict(zip(METRIC_NAMES, row)),
+                         "seconds": round(self.elapsed, 3)})
+        self.last_metrics = {k: v for k, v in rows[-1].items() if k in METRIC_NAMES}
+        seconds = max(time.perf_counter() - window_start, 1e-9)
+        steps_per_second = window_steps / seconds if window_steps else 0.0
+        eta = (total_steps - self.step) / steps_per_second if steps_per_second else float("inf")
+        if self.cfg.max_seconds:
+            eta = min(eta, max(self.cfg.max_seconds - self.elapsed, 0.0))
+        if self.run_dir:
+            self.run_dir.append_metrics(rows, truncate_after_step=self.resumed_at_step)
+            self.resumed_at_step = None
+        steps_per_epoch = len(self.data) // self.cfg.batch_size
+        self.on_event(Metrics(rows, self.step, self.epoch + self.batch_in_epoch / steps_per_epoch,
+                              steps_per_second * self.cfg.batch_size, self.elapsed, eta))
+
+    def _emit_grid(self, epoch_end):
+        image = self.sample_grid()
+        if self.run_dir:
+            self.run_dir.save_grid(image, self.epoch if epoch_end else None)
+        self.on_event(GridSampled(self.epoch, self.step, image, epoch_end))
+
+    def _checkpoint(self):
+        if not self.run_dir:
+            return
+        path = self.save(self.run_dir.checkpoint)
+        self.on_event(CheckpointSaved(str(path), self.step))

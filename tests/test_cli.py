@@ -1,0 +1,75 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganlib.cli import main
+
+TINY = ["--ngf", "8", "--ndf", "8", "--latent-dim", "16", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", "--dataset", "mnist-sample", "--model", "dcgan", "--max-steps", "3", "--out", str(out),
+                 *TINY]) == 0
+    return out
+
+
+def test_train_writes_the_documented_run_folder(run_dir):
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"config.json", "metrics.csv", "grid_final.png", "checkpoint.safetensors", "checkpoint.json"} <= names
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model"]["g_width"] == 8 and config["train"]["max_steps"] == 3
+    assert len((run_dir / "metrics.csv").read_text().splitlines()) == 1 + 3
+
+
+def test_sample_writes_a_grid_and_an_array(run_dir, tmp_path):
+    assert main(["sample", str(run_dir), "--n", "10", "--out", str(tmp_path / "s.npz")]) == 0
+    images = np.load(tmp_path / "s.npz")["images"]
+    assert images.shape == (10, 1, 28, 28) and images.min() >= -1 and images.max() <= 1
+    assert main(["sample", str(run_dir / "checkpoint.safetensors"), "--n", "9", "--out", str(tmp_path / "s.png")]) == 0
+    assert Image.open(tmp_path / "s.png").size == (3 * 30 + 2, 3 * 30 + 2)
+
+
+def test_interpolate_writes_a_strip_and_a_gif(run_dir, tmp_path):
+    assert main(["interpolate", str(run_dir), "--steps", "5", "--method", "lerp", "--out", str(tmp_path / "p.png")]) == 0
+    assert Image.open(tmp_path / "p.png").size == (5 * 30 + 2, 32)
+    assert main(["interpolate", str(run_dir), "--steps", "4", "--out", str(tmp_path / "p.gif")]) == 0
+    assert Image.open(tmp_path / "p.gif").n_frames == 4
+
+
+def test_resume_continues_a_run_folder(run_dir, tmp_path):
+    assert main(["train", "--resume", str(run_dir), "--max-steps", "5", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "checkpoint.json").read_text())["step"] == 5
+
+
+@pytest.mark.parametrize("args,message", [
+    (["train", "--lr", "-1"], "lr_g must be between"),
+    (["train", "--dataset", "imagenet"], "invalid choice: 'imagenet'"),
+    (["train", "--loss", "bse"], "invalid choice: 'bse'"),
+    (["train", "--image-size", "48"], "invalid choice: 48"),
+    (["train", "--batch-size", "many"], "invalid int value: 'many'"),
+    (["sample", "nowhere", "--out", "x.png"], "not a GAN Studio checkpoint"),
+    (["sample", "model.pt", "--out", "x.png"], "pickle, which can run code"),
+])
+def test_bad_arguments_print_one_line_and_exit_2(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    try:
+        status = main(args)
+    except SystemExit as exit_:
+        status = exit_.code
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_failed_run_exits_nonzero_with_its_reason(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "ganlib", "train", "--dataset", "folder", "--data-dir",
+                             str(tmp_path), "--out", str(tmp_path / "run"), *TINY], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == f"error: no images found in {tmp_path} " \
+        "(looked for .bmp, .gif, .jpeg, .jpg, .png, .tif, .tiff, .webp)"

@@ -1,0 +1,62 @@
+import pytest
+import torch
+from PIL import Image
+
+from ganlib.config import ModelConfig
+from ganlib.latent import latent_path, lerp, render_gif, sample_z, slerp
+from ganlib.models import build_models
+
+
+def test_sample_z_is_reproducible_and_truncation_bounds_it():
+    assert torch.equal(sample_z(4, 10, seed=7), sample_z(4, 10, seed=7))
+    assert not torch.equal(sample_z(4, 10, seed=7), sample_z(4, 10, seed=8))
+    truncated = sample_z(2000, 10, seed=1, truncation=0.5)
+    assert truncated.abs().max() <= 0.5 and truncated.std() < 0.35
+
+
+def test_lerp_and_slerp_hit_their_endpoints():
+    a, b = sample_z(2, 64, seed=0)
+    for interpolate in (lerp, slerp):
+        path = interpolate(a, b, torch.linspace(0, 1, 5))
+        assert path.shape == (5, 64)
+        assert torch.allclose(path[0], a, atol=1e-5) and torch.allclose(path[-1], b, atol=1e-5)
+
+
+def test_slerp_keeps_gaussian_norms_where_lerp_sags():
+    a, b = sample_z(2, 512, seed=0)
+    middle_lerp = lerp(a, b, [0.5])[0].norm()
+    middle_slerp = slerp(a, b, [0.5])[0].norm()
+    typical = (a.norm() + b.norm()) / 2
+    assert middle_slerp == pytest.approx(typical.item(), rel=1e-4)
+    assert middle_lerp < 0.8 * typical  # the straight line cuts through the low-norm interior
+
+
+def test_slerp_of_parallel_vectors_does_not_divide_by_zero():
+    a = torch.ones(8)
+    path = slerp(a, 2 * a, torch.linspace(0, 1, 3))
+    assert torch.isfinite(path).all() and torch.allclose(path[1], 1.5 * a)
+
+
+def test_open_path_visits_every_keypoint_with_the_asked_steps():
+    keys = sample_z(3, 16, seed=2)
+    path = latent_path(keys, 9, "lerp")
+    assert path.shape == (9, 16)
+    assert torch.allclose(path[0], keys[0]) and torch.allclose(path[4], keys[1]) and torch.allclose(path[8], keys[2])
+
+
+def test_closed_path_returns_towards_its_start_without_repeating_it():
+    keys = sample_z(3, 16, seed=2)
+    path = latent_path(keys, 12, "slerp", closed=True)
+    assert path.shape == (12, 16)
+    assert torch.allclose(path[0], keys[0], atol=1e-5) and torch.allclose(path[4], keys[1], atol=1e-5)
+    assert not torch.allclose(path[-1], keys[0], atol=1e-3)
+    assert (path[-1] - keys[0]).norm() < (path[-2] - keys[0]).norm()  # heading home
+
+
+def test_render_gif_writes_one_frame_per_latent(tmp_path):
+    generator, _ = build_models(ModelConfig(family="dcgan", g_width=8, latent_dim=16))
+    generator.eval()
+    frames = render_gif(generator, latent_path(sample_z(2, 16, seed=0), 6), tmp_path / "walk.gif")
+    with Image.open(tmp_path / "walk.gif") as gif:
+        assert gif.n_frames == 6 and gif.size == (28, 28)
+    assert len(frames) == 6
