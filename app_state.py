@@ -1,0 +1,31 @@
+"""What every page shares: the one run manager of this process, and this browser session's id."""
+import os
+import uuid
+from pathlib import Path
+
+import streamlit as st
+
+from ganlib.runs import RunManager
+
+
+
+def checkpoints_dir():
+    """Where shipped and saved generators live (GAN_STUDIO_CHECKPOINTS overrides the project's folder)."""
+    return Path(os.environ.get("GAN_STUDIO_CHECKPOINTS", Path(__file__).parent / "checkpoints"))
+
+
+def page_setup():
+    """Called by the entry point and by every page, so a page opened by its URL looks the same."""
+    st.set_page_config(page_title="GAN Studio", page_icon="🎨", layout="wide")
+
+
+@st.cache_resource
+def run_manager():
+    """One manager for the whole server: runs outlive reruns, page switches and closed tabs."""
+    return RunManager()
+
+
+def session_id():
+    if "session_id" not in st.session_state:
+        st.session_state.session_id = uuid.uuid4().hex
+    return st.session_state.session_id

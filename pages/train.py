@@ -1,0 +1,255 @@
+"""Train: pick a dataset and a model, press Start, and watch the adversarial game live."""
+import io
+import re
+import tempfile
+import zipfile
+from dataclasses import fields
+from pathlib import Path
+
+import streamlit as st
+
+from app_state import checkpoints_dir, page_setup, run_manager, session_id
+from ganlib import charts
+from ganlib.archives import checked_zip_members
+from ganlib.checkpoint import export_generator
+from ganlib.config import IMAGE_SIZES, ModelConfig, TrainConfig, preset
+from ganlib.datasets import DATASETS
+from ganlib.device import available_devices
+from ganlib.errors import GanStudioError
+from ganlib.images import save_gif
+from ganlib.losses import LOSSES
+from ganlib.trainer import Trainer
+
+PRESETS = {"DCGAN (recommended)": "dcgan", "Original MLP GAN (notebook)": "mlp"}
+DEFAULT_SECONDS = 60
+HEALTHY = ("Healthy: D(x) stays above D(G(z)) but neither pins to 1 or 0 — the two networks keep each other "
+           "busy. D(x) → 1 with D(G(z)) → 0 means D has won and G has stopped learning.")
+
+
+KEPT_ON_PRESET_CHANGE = {"dataset", "data_dir", "device", "image_size", "channels"}
+
+
+def apply_preset():
+    """Copy the chosen preset's values into the setting widgets (the data and device stay as chosen)."""
+    model, train = preset(PRESETS[st.session_state.train_preset])
+    for config in (model, train):
+        for f in fields(config):
+            if f.name not in KEPT_ON_PRESET_CHANGE or f"train_{f.name}" not in st.session_state:
+                st.session_state[f"train_{f.name}"] = getattr(config, f.name)
+    st.session_state.train_max_seconds = float(DEFAULT_SECONDS)
+
+
+def apply_dataset():
+    """A dataset brings its natural image size and channels (CIFAR-10: 32 px RGB)."""
+    spec = DATASETS[st.session_state.train_dataset]
+    st.session_state.train_image_size, st.session_state.train_channels = spec.image_size, spec.channels
+
+
+def settings():
+    """The sidebar of settings → ((model_cfg, train_cfg), None), or (None, a sentence saying what is wrong)."""
+    if "train_family" not in st.session_state:
+        st.session_state.train_preset = next(iter(PRESETS))
+        apply_preset()
+    side = st.sidebar
+    side.header("Settings")
+    side.selectbox("Preset", list(PRESETS), key="train_preset", on_change=apply_preset)
+    dataset = side.selectbox("Dataset", list(DATASETS), key="train_dataset", on_change=apply_dataset,
+                             format_func=lambda name: DATASETS[name].title)
+    data_dir, problem = dataset_source(side) if dataset == "folder" else ("", None)
+    side.selectbox("Model", ["dcgan", "mlp"], key="train_family")
+    side.selectbox("Image size", IMAGE_SIZES, key="train_image_size")
+    side.radio("Channels", [1, 3], key="train_channels", horizontal=True,
+               format_func=lambda c: "grayscale" if c == 1 else "RGB")
+    side.selectbox("Loss", list(LOSSES), key="train_loss")
+    left, right = side.columns(2)
+    left.number_input("Latent size", 1, 4096, key="train_latent_dim")
+    right.number_input("Batch size", 1, 4096, key="train_batch_size")
+    left.number_input("G width (ngf)", 1, 1024, key="train_g_width")
+    right.number_input("D width (ndf)", 1, 1024, key="train_d_width")
+    left.number_input("G learning rate", 0.0, 1.0, key="train_lr_g", format="%.5f", step=1e-4)
+    right.number_input("D learning rate", 0.0, 1.0, key="train_lr_d", format="%.5f", step=1e-4)
+    left.number_input("β1", 0.0, 0.999, key="train_beta1", format="%.3f", step=0.1)
+    right.number_input("β2", 0.0, 0.9999, key="train_beta2", format="%.4f", step=0.001)
+    left.number_input("Epochs", 1, 100_000, key="train_epochs")
+    right.number_input("Time limit (s)", 0.0, 86_400.0, key="train_max_seconds", step=10.0, help="0: no limit")
+    left.number_input("Seed", 0, 2**31 - 1, key="train_seed")
+    right.selectbox("Device", available_devices(), key="train_device")
+    if problem:
+        return None, problem
+    values = {f.name: st.session_state[f"train_{f.name}"] for config in (ModelConfig, TrainConfig)
+              for f in fields(config) if f"train_{f.name}" in st.session_state}
+    try:
+        model_cfg, train_cfg = preset(values["family"], **{**values, "data_dir": data_dir})
+        Trainer.check_configs(model_cfg, train_cfg)
+    except GanStudioError as error:
+        return None, str(error)
+    return (model_cfg, train_cfg), None
+
+
+def dataset_source(side):
+    """(path, problem): a .zip upload, checked before the run starts, or a folder or .zip path."""
+    upload = side.file_uploader("A .zip of images", type=["zip"], key="train_upload")
+    path = side.text_input("…or a folder or .zip path on this machine", key="train_data_path").strip()
+    if upload is None:
+        return path, None if path else "upload a .zip of images or give a folder path to train on your own images"
+    data = upload.getvalue()
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        return "", f"{upload.name} is not a valid .zip file"
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        try:
+            images, _ = checked_zip_members(archive)
+        except GanStudioError as error:
+            return "", str(error)
+    if not images:
+        return "", f"{upload.name} holds no images (.png, .jpg, …)"
+    folder = Path(st.session_state.setdefault("train_upload_dir", tempfile.mkdtemp(prefix="gan-studio-upload-")))
+    (folder / "upload.zip").write_bytes(data)
+    return str(folder / "upload.zip"), None
+
+
+def start_run(configs):
+    model_cfg, train_cfg = configs
+    try:
+        st.session_state.train_run_id = run_manager().start(session_id(), model_cfg, train_cfg)
+    except GanStudioError as error:
+        st.error(str(error))
+
+
+def current_run():
+    run_id = st.session_state.get("train_run_id")
+    return run_manager().get(run_id) if run_id else None
+
+
+def status_line(run):
+    manager = run_manager()
+    if run.status == "queued":
+        return f"Waiting for a free slot: position {manager.queue_position(run.run_id)} in the queue.", 0.0
+    if run.status == "starting" or run.started is None:
+        return "Loading the dataset and building the networks…", 0.0
+    p, cfg = run.progress, run.train_cfg
+    if p is None:
+        return f"Epoch 0/{cfg.epochs} · step 0 · warming up", 0.0
+    by_steps = p.step / max(run.started.total_steps, 1)
+    by_time = p.elapsed / cfg.max_seconds if cfg.max_seconds else 0.0
+    fraction = min(1.0, max(by_steps, by_time))
+    state = {"paused": " · paused", "finished": " · finished", "stopped": " · stopped", "failed": " · failed"}
+    left = "" if not run.active else f" · {p.eta_seconds:,.0f} s left"
+    return (f"Epoch {int(p.epoch) + (run.status == 'running')}/{cfg.epochs} · step {p.step:,} · "
+            f"{p.images_per_second:,.0f} img/s{left}{state.get(run.status, '')}", fraction)
+
+
+def controls(run):
+    pause_col, stop_col, _ = st.columns([1, 1, 4])
+    if run.status == "paused":
+        pause_col.button("Resume", key="train_resume", on_click=run_manager().resume, args=(run.run_id,),
+                         type="primary")
+    else:
+        pause_col.button("Pause", key="train_pause", on_click=run_manager().pause, args=(run.run_id,),
+                         disabled=run.status != "running")
+    stop_col.button("Stop", key="train_stop", on_click=run_manager().stop, args=(run.run_id,),
+                    disabled=not run.active)
+
+
+def live_view():
+    """Everything that changes while a run trains: polled by a fragment, not by a loop in the script."""
+    run = current_run()
+    if run is None:
+        return
+    text, fraction = status_line(run)
+    st.markdown(f"**{text}**")
+    st.progress(fraction)
+    controls(run)
+    if run.status == "failed":
+        st.error(run.message)
+    if run.rows:
+        probabilities = run.train_cfg.loss == "bce"
+        loss_col, score_col, grad_col = st.columns(3)
+        loss_col.plotly_chart(charts.loss_chart(run.rows), key="train_loss_chart")
+        score_col.plotly_chart(charts.score_chart(run.rows, probabilities), key="train_score_chart")
+        score_col.caption(HEALTHY)
+        grad_col.plotly_chart(charts.gradient_chart(run.rows), key="train_grad_chart")
+    grids_view(run)
+    if not run.active:
+        results_view(run)
+    if st.session_state.get("train_was_active") and not run.active:
+        st.session_state.train_was_active = False
+        st.rerun()  # one full rerun to stop polling and show the results
+    st.session_state.train_was_active = run.active
+
+
+def grids_view(run):
+    grids = list(run.grids)
+    fake_col, real_col = st.columns(2)
+    if grids:
+        index = len(grids) - 1
+        if len(grids) > 1:
+            labels = [f"epoch {e}" if end else f"step {s:,}" for e, s, _, end in grids]
+            index = fake_col.select_slider("Scrub through training", range(len(grids)), value=index,
+                                           format_func=lambda i: labels[i], key=f"train_scrub_{len(grids)}")
+        epoch, step, image, _ = grids[index]
+        fake_col.image(image, caption=f"Generated from the fixed noise · epoch {epoch}, step {step:,}",
+                       width="stretch")
+    elif run.active:
+        fake_col.info("The first sample grid appears at the end of the first epoch.")
+    if run.trainer is not None and run.trainer.data is not None:
+        real = real_grid(run)
+        if real is not None:
+            real_col.image(real, caption="Real training images", width="stretch")
+
+
+def real_grid(run):
+    key = f"train_real_{run.run_id}"
+    if key not in st.session_state:
+        st.session_state[key] = run.trainer.real_grid()
+    return st.session_state[key]
+
+
+def results_view(run):
+    """Downloads and saving, once the run is over (also after a failure: what was trained stays)."""
+    if not run.checkpoint_path:
+        return
+    run_dir = Path(run.run_dir)
+    st.subheader("Results")
+    timelapse = run_dir / "timelapse.gif"
+    epoch_grids = [image for _, _, image, _ in run.grids]
+    if epoch_grids and not timelapse.exists():
+        save_gif(epoch_grids, timelapse, frame_ms=400)
+    gif_col, files_col = st.columns([1, 1])
+    if timelapse.exists():
+        gif_col.image(str(timelapse), caption="Timelapse of the epoch grids", width="stretch")
+    weights = Path(run.checkpoint_path)
+    files_col.download_button("Checkpoint (.safetensors)", weights.read_bytes(), weights.name,
+                              key="train_dl_weights")
+    files_col.download_button("Checkpoint card (.json)", weights.with_suffix(".json").read_bytes(),
+                              weights.with_suffix(".json").name, key="train_dl_card")
+    files_col.download_button("Metrics (.csv)", (run_dir / "metrics.csv").read_bytes(), "metrics.csv",
+                              key="train_dl_metrics")
+    if (run_dir / "grid_final.png").exists():
+        files_col.download_button("Final grid (.png)", (run_dir / "grid_final.png").read_bytes(), "grid.png",
+                                  key="train_dl_grid")
+    if timelapse.exists():
+        files_col.download_button("Timelapse (.gif)", timelapse.read_bytes(), "timelapse.gif", key="train_dl_gif")
+    name = files_col.text_input("Name for the latent explorer", value=f"my-{run.model_cfg.family}",
+                                key="train_save_name")
+    if files_col.button("Save to checkpoints", key="train_save"):
+        slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-")
+        if not slug:
+            files_col.error("give the generator a name made of letters or digits")
+        else:
+            path = export_generator(weights, checkpoints_dir() / f"{slug}.safetensors")
+            files_col.success(f"Saved as {path.name}: the Latent explorer lists it now.")
+
+
+page_setup()
+st.title("Train a GAN")
+configs, problem = settings()
+run = current_run()
+start_col, note_col = st.columns([1, 3])
+start_col.button("Start training", type="primary", disabled=configs is None or (run is not None and run.active),
+                 on_click=start_run, args=(configs,), key="train_start")
+if problem:
+    note_col.warning(problem)
+elif run is None:
+    note_col.caption("Defaults train the recommended DCGAN on 5,000 real MNIST digits for one minute.")
+poll = 1.0 if run is not None and run.active else None
+st.fragment(live_view, run_every=poll)()

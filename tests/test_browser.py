@@ -1,0 +1,86 @@
+"""The Train page in a real browser: Debian's Chromium driven by Playwright against `streamlit run`."""
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    port = free_port()
+    env = {**os.environ, "GAN_STUDIO_CHECKPOINTS": str(tmp_path_factory.mktemp("checkpoints"))}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        server.kill()
+        pytest.fail("streamlit did not start within 60 s")
+    yield url
+    server.terminate()
+    server.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+def epoch_shown(page):
+    match = re.search(r"Epoch (\d+)/\d+", page.get_by_text(re.compile(r"Epoch \d+/\d+")).first.inner_text())
+    return int(match.group(1))
+
+
+def test_train_page_trains_live_and_stops(app_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    page.goto(app_url)
+    page.get_by_role("heading", name="GAN Studio").wait_for(timeout=30_000)  # the landing page, as a user sees it
+    page.get_by_role("link", name="Train", exact=True).click()
+    page.get_by_role("button", name="Start training").wait_for(timeout=30_000)
+    limit = page.get_by_role("spinbutton", name="Time limit (s)")
+    limit.fill("90")
+    limit.press("Enter")
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name="Start training").click()
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # a live chart
+    page.get_by_text(re.compile(r"Generated from the fixed noise · epoch 1")).wait_for(timeout=60_000)
+    assert page.locator("[data-testid='stImage'] img").count() >= 1  # the sample grid
+    first = epoch_shown(page)
+    page.get_by_text(re.compile(rf"Epoch {first + 1}/")).wait_for(timeout=60_000)  # the counter advances
+    page.screenshot(path=str(tmp_path / "training.png"), full_page=True)
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_text(re.compile(r"· stopped")).wait_for(timeout=15_000)
+    page.get_by_role("button", name="Checkpoint (.safetensors)").wait_for(timeout=15_000)
+    page.screenshot(path=str(os.environ.get("GAN_STUDIO_SCREENSHOT", tmp_path / "stopped.png")), full_page=True)
