@@ -1,0 +1,97 @@
+import time
+
+import pytest
+
+from ganlib.config import ModelConfig, TrainConfig
+from ganlib.errors import ConfigError, GanStudioError
+from ganlib.runs import RunManager
+
+TINY = ModelConfig(g_width=8, d_width=8, latent_dim=16)
+
+
+def long_run(**overrides):
+    return TrainConfig(**{"epochs": 1000, "device": "cpu", "batch_size": 64, **overrides})
+
+
+def wait_until(condition, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def manager(tmp_path):
+    return RunManager(max_concurrent=1, runs_root=tmp_path)
+
+
+def test_start_pause_resume_and_stop_within_one_step(manager, small_digits):
+    run_id = manager.start("alice", TINY, long_run(), data=small_digits)
+    run = manager.get(run_id)
+    wait_until(lambda: run.progress is not None)
+    manager.pause(run_id)
+    assert run.status == "paused"
+    held = run.trainer.step
+    time.sleep(0.4)
+    assert run.trainer.step <= held + 1
+    manager.resume(run_id)
+    wait_until(lambda: run.trainer.step > held + 2)
+    manager.stop(run_id)
+    stopped_at = run.trainer.step
+    assert manager.wait(run_id, 30)
+    assert run.status == "stopped" and run.trainer.step <= stopped_at + 1
+    assert run.checkpoint_path.endswith("checkpoint.safetensors")  # what was trained is kept
+
+
+def test_the_cap_queues_runs_and_starts_them_in_order(manager, small_digits):
+    first = manager.start("alice", TINY, long_run(), data=small_digits)
+    second = manager.start("bob", TINY, long_run(max_steps=3), data=small_digits)
+    third = manager.start("carol", TINY, long_run(max_steps=3), data=small_digits)
+    assert manager.get(second).status == "queued" and manager.queue_position(second) == 1
+    assert manager.queue_position(third) == 2
+    assert manager.running_count() == 1
+    manager.stop(first)
+    assert manager.wait(second, 60) and manager.wait(third, 60)
+    assert manager.get(second).finished_reason == "max_steps" and manager.get(third).finished_reason == "max_steps"
+    assert manager.get(second).created <= manager.get(third).created
+
+
+def test_a_queued_run_that_is_stopped_never_starts(manager, small_digits):
+    first = manager.start("alice", TINY, long_run(), data=small_digits)
+    queued = manager.start("bob", TINY, long_run(max_steps=3), data=small_digits)
+    manager.stop(queued)
+    manager.stop(first)
+    assert manager.wait(first, 30)
+    time.sleep(0.3)
+    assert manager.get(queued).status == "stopped" and manager.get(queued).trainer is None
+
+
+def test_one_active_run_per_session(manager, small_digits):
+    run_id = manager.start("alice", TINY, long_run(), data=small_digits)
+    with pytest.raises(GanStudioError, match="already has a run in progress"):
+        manager.start("alice", TINY, long_run(), data=small_digits)
+    assert [r.run_id for r in manager.runs_of("alice")] == [run_id]
+    manager.stop(run_id)
+    manager.wait(run_id, 30)
+    manager.start("alice", TINY, long_run(max_steps=2), data=small_digits)  # a new run once the first is over
+
+
+def test_a_run_keeps_going_while_nobody_watches(manager, small_digits):
+    """A page rerun or a closed tab drops only the run id: the manager's run trains on."""
+    run_id = manager.start("alice", TINY, long_run(max_steps=30), data=small_digits)
+    assert manager.wait(run_id, 60)  # no one polls it in the meantime
+    run = manager.get(run_id)
+    assert run.status == "finished" and len(run.rows) == 30 and run.grids
+
+
+def test_failures_arrive_as_a_status_and_a_sentence(manager, tmp_path):
+    run_id = manager.start("alice", TINY, long_run(dataset="folder", data_dir=str(tmp_path / "nothing-here")))
+    assert manager.wait(run_id, 30)
+    run = manager.get(run_id)
+    assert run.status == "failed" and run.message.endswith("nothing-here does not exist")
+
+
+def test_impossible_settings_are_refused_before_queueing(manager):
+    with pytest.raises(ConfigError, match="lr_d must be between"):
+        manager.start("alice", TINY, long_run(lr_d=5.0))
+    assert manager.runs_of("alice") == []
