@@ -45,7 +45,7 @@ class TrainConfig:
     max_steps: int = 0  # 0: no limit
     max_seconds: float = 0.0  # 0: no limit
     batch_size: int = 64
-    lr_g: float = 1e-3
+    lr_g: float = 2e-3  # G learns twice as fast as D: measured best in 60-second runs
     lr_d: float = 1e-3
     beta1: float = 0.5
     beta2: float = 0.999

@@ -64,23 +64,25 @@ def epoch_shown(page):
 
 
 def test_train_page_trains_live_and_stops(app_url, browser, tmp_path):
+    shots = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS", tmp_path))  # set it to keep the screenshots
     page = browser.new_page(viewport={"width": 1600, "height": 1100})
     page.goto(app_url)
     page.get_by_role("heading", name="GAN Studio").wait_for(timeout=30_000)  # the landing page, as a user sees it
     page.get_by_role("link", name="Train", exact=True).click()
-    page.get_by_role("button", name="Start training").wait_for(timeout=30_000)
+    main = page.get_by_test_id("stMainBlockContainer")  # Streamlit's own status widget has a Stop button too
+    main.get_by_role("button", name="Start training").wait_for(timeout=30_000)
     limit = page.get_by_role("spinbutton", name="Time limit (s)")
     limit.fill("90")
     limit.press("Enter")
     page.wait_for_timeout(500)
-    page.get_by_role("button", name="Start training").click()
+    main.get_by_role("button", name="Start training").click()
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # a live chart
     page.get_by_text(re.compile(r"Generated from the fixed noise · epoch 1")).wait_for(timeout=60_000)
     assert page.locator("[data-testid='stImage'] img").count() >= 1  # the sample grid
     first = epoch_shown(page)
     page.get_by_text(re.compile(rf"Epoch {first + 1}/")).wait_for(timeout=60_000)  # the counter advances
-    page.screenshot(path=str(tmp_path / "training.png"), full_page=True)
-    page.get_by_role("button", name="Stop").click()
+    page.screenshot(path=str(shots / "training.png"), full_page=True)
+    main.get_by_role("button", name="Stop").click()
     page.get_by_text(re.compile(r"· stopped")).wait_for(timeout=15_000)
-    page.get_by_role("button", name="Checkpoint (.safetensors)").wait_for(timeout=15_000)
-    page.screenshot(path=str(os.environ.get("GAN_STUDIO_SCREENSHOT", tmp_path / "stopped.png")), full_page=True)
+    main.get_by_role("button", name="Checkpoint (.safetensors)").wait_for(timeout=15_000)
+    page.screenshot(path=str(shots / "stopped.png"), full_page=True)
