@@ -1,10 +1,12 @@
 """Training speed with the Train page open in a browser vs. the command line, same settings.
 
-    python benchmarks/page_vs_cli.py [--seconds 30]
+    python benchmarks/page_vs_cli.py [--seconds 30] [--no-browser]
 
 Starts `streamlit run app.py`, opens the Train page in headless Chromium (Debian's /usr/bin/chromium),
 trains the defaults for the given time limit, and reads the page's own status line; then runs
 `python -m ganlib train` with the same limit. Also measures how often the status line really refreshes.
+With --no-browser the page is driven by Streamlit's AppTest instead, rerun every second: the server's
+share of the cost, as on a hosted Space where the browser runs on the student's own machine.
 """
 import argparse
 import re
@@ -73,14 +75,35 @@ def page_images_per_second(seconds):
         server.wait(10)
 
 
+def page_server_images_per_second(seconds):
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    app.switch_page("pages/train.py").run()
+    app.sidebar.number_input(key="train_max_seconds").set_value(float(seconds)).run()
+    next(b for b in app.button if b.label == "Start training").click().run()
+    status = ""
+    while "finished" not in status:
+        time.sleep(1.0)
+        app.run()
+        status = next((m.value for m in app.markdown if "Epoch" in m.value), "")
+    steps = int(re.search(r"step ([\d,]+)", status).group(1).replace(",", ""))
+    return steps * 64 / seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--no-browser", action="store_true", help="drive the page with AppTest, no Chromium")
     args = parser.parse_args()
-    page, refresh = page_images_per_second(args.seconds)
+    if args.no_browser:
+        page, how = page_server_images_per_second(args.seconds), "rerun every second by AppTest, no browser"
+    else:
+        page, refresh = page_images_per_second(args.seconds)
+        how = f"open in headless Chromium on this machine, status refresh every {refresh:.2f} s"
     cli = cli_images_per_second(args.seconds)
     print(f"command line: {cli:,.0f} img/s")
-    print(f"Train page:   {page:,.0f} img/s ({page / cli:.0%} of the command line), status refresh every {refresh:.2f} s")
+    print(f"Train page:   {page:,.0f} img/s ({page / cli:.0%} of the command line), {how}")
 
 
 if __name__ == "__main__":

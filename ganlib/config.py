@@ -80,7 +80,7 @@ class TrainConfig:
 # 60-second runs on a 2-core CPU (README: "Choosing the defaults").
 PRESETS = {
     "mlp": (ModelConfig(family="mlp", g_width=256, d_width=256, d_batchnorm=False),
-            TrainConfig(epochs=50, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5)),
+            TrainConfig(epochs=50, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, ema_decay=0.0)),
     "dcgan": (ModelConfig(), TrainConfig()),
 }
 
