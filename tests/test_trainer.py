@@ -10,7 +10,7 @@ from ganlib.config import ModelConfig, TrainConfig
 from ganlib.datasets import TensorImages
 from ganlib.errors import ConfigError
 from ganlib.latent import render, sample_z
-from ganlib.trainer import CheckpointSaved, Failed, Finished, GridSampled, Metrics, Started, Trainer
+from ganlib.trainer import Failed, Finished, GridSampled, Metrics, Started, Trainer
 
 
 def test_a_short_run_reports_every_event_and_writes_its_files(tmp_path, small_digits, tiny_configs, collect):
