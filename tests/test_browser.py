@@ -82,6 +82,21 @@ def test_train_page_trains_live_and_stops(app_url, browser, tmp_path):
     first = epoch_shown(page)
     page.get_by_text(re.compile(rf"Epoch {first + 1}/")).wait_for(timeout=60_000)  # the counter advances
     page.screenshot(path=str(shots / "training.png"), full_page=True)
+
+    # Pause, leave for the Home page and come back: the run waits where it was, then resumes.
+    main.get_by_role("button", name="Pause").click()
+    page.get_by_text(re.compile(r"· paused")).wait_for(timeout=15_000)
+    paused_status = page.get_by_text(re.compile(r"Epoch \d+/")).first.inner_text()
+    page.get_by_role("link", name="Home", exact=True).click()
+    page.get_by_role("heading", name="GAN Studio").wait_for(timeout=15_000)
+    page.wait_for_timeout(2_000)
+    page.get_by_role("link", name="Train", exact=True).click()
+    page.get_by_text(re.compile(r"· paused")).wait_for(timeout=15_000)
+    assert page.get_by_text(re.compile(r"Epoch \d+/")).first.inner_text() == paused_status
+    main.get_by_role("button", name="Resume").click()
+    page.wait_for_function("s => !document.body.innerText.includes(s)", arg=paused_status.split(" · ")[1],
+                           timeout=30_000)  # the step count moves on
+
     main.get_by_role("button", name="Stop").click()
     page.get_by_text(re.compile(r"· stopped")).wait_for(timeout=15_000)
     main.get_by_role("button", name="Checkpoint (.safetensors)").wait_for(timeout=15_000)
