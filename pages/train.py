@@ -181,11 +181,17 @@ def grids_view(run):
     grids = list(run.grids)
     fake_col, real_col = st.columns(2)
     if grids:
-        index = len(grids) - 1
+        latest = len(grids) - 1
+        index = latest
         if len(grids) > 1:
+            # Follow the newest grid unless the person has scrubbed back (or the value is from an earlier run).
+            shown = st.session_state.get("train_scrub")
+            if shown is None or shown == st.session_state.get("train_scrub_latest") or shown > latest:
+                st.session_state.train_scrub = latest
+            st.session_state.train_scrub_latest = latest
             labels = [f"epoch {e}" if end else f"step {s:,}" for e, s, _, end in grids]
-            index = fake_col.select_slider("Scrub through training", range(len(grids)), value=index,
-                                           format_func=lambda i: labels[i], key=f"train_scrub_{len(grids)}")
+            index = fake_col.select_slider("Scrub through training", range(len(grids)), key="train_scrub",
+                                           format_func=lambda i: labels[i])
         epoch, step, image, _ = grids[index]
         fake_col.image(image, caption=f"Generated from the fixed noise · epoch {epoch}, step {step:,}",
                        width="stretch")

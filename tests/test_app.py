@@ -76,16 +76,20 @@ def wait_for(app, condition, seconds=90):
 def test_start_training_runs_and_shows_grids_charts_and_downloads(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_STUDIO_CHECKPOINTS", str(tmp_path))
     app = open_train_page()
-    for key, value in [("train_g_width", 8), ("train_d_width", 8), ("train_epochs", 1), ("train_batch_size", 128)]:
+    for key, value in [("train_g_width", 8), ("train_d_width", 8), ("train_epochs", 2), ("train_batch_size", 128)]:
         app.sidebar.number_input(key=key).set_value(value).run()
     button(app, "Start training").click().run()
     assert app.session_state.train_run_id
     assert any("Epoch" in m.value or "Loading" in m.value for m in app.markdown)
     assert wait_for(app, lambda a: any("finished" in m.value for m in a.markdown))
     status = next(m.value for m in app.markdown if "finished" in m.value)
-    assert "Epoch 1/1" in status and "step 39" in status
+    assert "Epoch 2/2" in status and "step 78" in status
     assert len(app.get("plotly_chart")) == 3
     assert len(app.get("image")) == 3  # the epoch grid, the real batch beside it, the timelapse
+    scrubber = app.select_slider(key="train_scrub")
+    assert scrubber.value == 1  # follows the newest grid
+    scrubber.set_value(0).run()
+    assert app.get("image")[0].proto.imgs[0].caption.endswith("epoch 1, step 39")
     labels = [d.proto.label for d in app.get("download_button")]
     assert labels == ["Checkpoint (.safetensors)", "Checkpoint card (.json)", "Metrics (.csv)", "Final grid (.png)",
                       "Timelapse (.gif)"]
