@@ -8,7 +8,6 @@ import streamlit as st
 from ganlib.runs import RunManager
 
 
-
 def checkpoints_dir():
     """Where shipped and saved generators live (GAN_STUDIO_CHECKPOINTS overrides the project's folder)."""
     return Path(os.environ.get("GAN_STUDIO_CHECKPOINTS", Path(__file__).parent / "checkpoints"))

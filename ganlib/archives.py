@@ -18,8 +18,9 @@ def zip_limits():
             float(os.environ.get("GAN_STUDIO_ZIP_MAX_RATIO", 200)))
 
 
-def checked_zip_members(archive):
-    """(image entries, number of non-image files skipped) of a ZipFile, or a DatasetError naming the limit."""
+def checked_zip_members(archive, name):
+    """(image entries, number of non-image files skipped) of a ZipFile called `name`, or a DatasetError
+    naming the limit it breaks or saying it holds no images."""
     max_entries, max_bytes, max_ratio = zip_limits()
     infos = [info for info in archive.infolist() if not info.is_dir()]
     if len(infos) > max_entries:
@@ -29,12 +30,14 @@ def checked_zip_members(archive):
         raise DatasetError(f"the archive unpacks to {total / 2**20:,.0f} MB, more than the limit of "
                            f"{max_bytes / 2**20:,.0f} MB")
     for info in infos:
-        name = PurePosixPath(info.filename.replace("\\", "/"))
-        if name.is_absolute() or ".." in name.parts or ":" in info.filename:
+        entry = PurePosixPath(info.filename.replace("\\", "/"))
+        if entry.is_absolute() or ".." in entry.parts or ":" in info.filename:
             raise DatasetError(f"the archive holds an unsafe path '{info.filename}'; refusing it")
         if info.file_size > 2**20 and info.file_size > max_ratio * max(info.compress_size, 1):
             raise DatasetError(f"'{info.filename}' expands {info.file_size / max(info.compress_size, 1):,.0f}×"
                                " (a zip bomb?); refusing the archive")
     images = [info for info in infos if PurePosixPath(info.filename).suffix.lower() in IMAGE_SUFFIXES
               and not PurePosixPath(info.filename).name.startswith(".")]
+    if not images:
+        raise DatasetError(f"no images found in {name} ({len(infos)} other files)")
     return images, len(infos) - len(images)

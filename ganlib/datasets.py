@@ -190,9 +190,7 @@ def load_folder(image_size, channels, data_dir=""):
 
 def load_zip(path, image_size, channels):
     with zipfile.ZipFile(path) as archive:
-        members, skipped = checked_zip_members(archive)
-        if not members:
-            raise DatasetError(f"no images found in {path.name} ({skipped} other files)")
+        members, skipped = checked_zip_members(archive, path.name)
         readers = [(lambda info=info: archive.read(info)) for info in members]
         data = decode_all(readers, image_size, channels, path.name)
     data.skipped += skipped

@@ -97,11 +97,9 @@ def dataset_source(side):
         return "", f"{upload.name} is not a valid .zip file"
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         try:
-            images, _ = checked_zip_members(archive)
+            checked_zip_members(archive, upload.name)
         except GanStudioError as error:
             return "", str(error)
-    if not images:
-        return "", f"{upload.name} holds no images (.png, .jpg, …)"
     folder = Path(st.session_state.setdefault("train_upload_dir", tempfile.mkdtemp(prefix="gan-studio-upload-")))
     (folder / "upload.zip").write_bytes(data)
     return str(folder / "upload.zip"), None

@@ -125,3 +125,11 @@ def test_large_folders_stream_from_disk(tmp_path, monkeypatch):
     out = list(data.batches(torch.tensor([5, 0, 1, 2, 3, 4]), 3))
     assert len(out) == 2 and out[0].shape == (3, 3, 28, 28)
     assert out[0][0, 0].mean() > out[0][1, 0].mean()  # image 5 (reddest) first, as ordered
+
+
+def test_zip_without_images_is_explained(tmp_path):
+    archive = tmp_path / "notes.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("readme.txt", "no pictures here")
+    with pytest.raises(DatasetError, match=r"no images found in notes.zip \(1 other files\)"):
+        load_dataset("folder", 28, 1, data_dir=str(archive))
