@@ -5,8 +5,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from ganlib.runs import RunManager
-
 
 def checkpoints_dir():
     """Where shipped and saved generators live (GAN_STUDIO_CHECKPOINTS overrides the project's folder)."""
@@ -21,6 +19,8 @@ def page_setup():
 @st.cache_resource
 def run_manager():
     """One manager for the whole server: runs outlive reruns, page switches and closed tabs."""
+    from ganlib.runs import RunManager  # imports torch (~5 s): only pages that train pay for it
+
     return RunManager()
 
 
