@@ -36,3 +36,12 @@ def score_chart(rows, probabilities=True):
 
 def gradient_chart(rows):
     return line_chart(rows, [("grad_norm_d", "‖∇D‖"), ("grad_norm_g", "‖∇G‖")], "Gradient norms", "norm")
+
+
+def latent_norm_chart(paths, typical_norm, height=220):
+    """‖z‖ along each interpolation path, against the norm most Gaussian latents have (√D)."""
+    figure = go.Figure([go.Scatter(y=norms, name=name, mode="lines+markers") for name, norms in paths.items()])
+    figure.add_hline(y=typical_norm, line_dash="dot", annotation_text="typical ‖z‖ = √D")
+    figure.update_layout(title="Latent norm along the path", height=height, margin=dict(l=10, r=10, t=40, b=10),
+                         xaxis_title="frame", yaxis_title="‖z‖", legend=dict(orientation="h", y=-0.35))
+    return figure

@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -171,11 +171,32 @@ def load_checkpoint(path):
 
 
 def load_generator(path, device="cpu"):
-    """(generator in eval mode on `device`, checkpoint) — what sampling and the latent explorer need."""
+    """(generator in eval mode on `device`, checkpoint) — what sampling and the latent explorer need.
+
+    The returned checkpoint keeps its card and configs but drops the tensors (optimizer state, D), which a
+    cached generator would otherwise hold in memory for nothing.
+    """
     checkpoint = load_checkpoint(path)
     generator, _ = build_models(checkpoint.model_cfg)
     load_state(generator, checkpoint.state("generator"), "generator")
-    return generator.to(device).eval(), checkpoint
+    return generator.to(device).eval(), replace(checkpoint, tensors={})
+
+
+def stage_upload(files, folder):
+    """Write an uploaded checkpoint — [(file name, bytes)]: one .safetensors and its .json card — into
+    `folder` and return the weights' path; anything else is refused in one sentence, before it is read."""
+    for name, _ in files:
+        if Path(name).suffix.lower() in PICKLE_SUFFIXES:
+            resolve_checkpoint_path(name)  # raises the pickle refusal
+    by_suffix = {Path(name).suffix.lower(): data for name, data in files}
+    if len(files) != 2 or set(by_suffix) != {".safetensors", ".json"}:
+        names = ", ".join(name for name, _ in files) or "nothing"
+        raise CheckpointError(f"upload the .safetensors weights together with their .json card (got {names})")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for suffix, data in by_suffix.items():
+        (folder / f"upload{suffix}").write_bytes(data)
+    return folder / "upload.safetensors"
 
 
 def load_state(module, state, what):

@@ -3,13 +3,14 @@
 Bad input prints one line and exits 2; a run that fails (diverged, no network) prints its reason and exits 1.
 """
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import load_checkpoint, load_generator
+from .checkpoint import export_generator, load_checkpoint, load_generator
 from .config import IMAGE_SIZES, PRESETS, TrainConfig, preset
 from .datasets import DATASETS
 from .device import DEVICE_CHOICES, resolve_device
@@ -61,6 +62,8 @@ def build_parser():
     train.add_argument("--precision", choices=("auto", "fp32", "bf16"))
     train.add_argument("--out", type=Path, help="run folder (default runs/MODEL-DATASET-TIME)")
     train.add_argument("--resume", type=Path, help="continue from a checkpoint or run folder")
+    train.add_argument("--export", type=Path, metavar="PATH",
+                       help="also write the generator alone (small, for sampling) to PATH.safetensors + .json")
 
     sample = commands.add_parser("sample", help="draw samples from a checkpoint")
     sample.add_argument("path", type=Path, help="run folder or checkpoint .safetensors")
@@ -82,7 +85,9 @@ def build_parser():
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["python", "-m", "ganlib", *map(str, argv)])
     try:
         return {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate}[args.command](args)
     except GanStudioError as error:
@@ -144,6 +149,10 @@ def cmd_train(args):
     images_per_second = event.step * train_cfg.batch_size / max(trainer.elapsed, 1e-9)
     print(f"{event.reason}: {event.epoch} epochs, {event.step} steps in {trainer.elapsed:.1f} s "
           f"({images_per_second:,.0f} img/s); run folder {out}")
+    if args.export:
+        exported = export_generator(trainer.run_dir.checkpoint, args.export, command=args.command_line,
+                                    images_per_second=round(images_per_second))
+        print(f"generator exported to {exported} ({exported.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 

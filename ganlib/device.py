@@ -1,5 +1,6 @@
 """Pick the training device and the numeric tricks that pay on it."""
 import os
+import platform
 
 import torch
 
@@ -50,3 +51,12 @@ def cpu_has_fast_bf16():
         return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
+
+
+def describe_device(device):
+    """A human name for the hardware a run used, for checkpoint cards ("NVIDIA H100", "CPU, 2 threads")."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "cpu":
+        return f"CPU ({platform.machine()}), {torch.get_num_threads()} threads"
+    return device.type

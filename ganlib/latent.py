@@ -68,8 +68,37 @@ def render(generator, latents, batch_size=256):
     return torch.cat([generator(chunk.to(device)).float().cpu() for chunk in latents.split(batch_size)])
 
 
-def render_gif(generator, latents, path, frame_ms=80):
-    """Render a latent path as an animated GIF of single frames; returns the PIL frames."""
-    frames = [to_pil_grid(image[None], nrow=1, padding=0) for image in render(generator, latents)]
+def render_gif(generator, latents, path, frame_ms=80, scale=1):
+    """Render a latent path as an animated GIF of single frames (to a path or binary file); returns the frames."""
+    frames = [to_pil_grid(image[None], nrow=1, padding=0, scale=scale) for image in render(generator, latents)]
     save_gif(frames, path, frame_ms=frame_ms)
     return frames
+
+
+@torch.no_grad()
+def principal_directions(generator, latent_dim, count=4, samples=2048, seed=0):
+    """(directions [count, latent_dim] of unit norm, share of feature variance each explains [count]).
+
+    GANSpace's recipe: the principal axes of the generator's first-layer features over many latents say
+    where its outputs vary most; regressing z onto the coordinates along those axes turns each axis into
+    a latent direction a slider can move along. Signs are fixed so the result is reproducible.
+    """
+    device = next(generator.parameters()).device
+    z = sample_z(samples, latent_dim, seed=seed, device=device)
+    features = generator.features(z).float()
+    centered = features - features.mean(0)
+    with torch.random.fork_rng(devices=[]):  # the randomized SVD draws from the global generator
+        torch.manual_seed(seed)
+        _, singular_values, axes = torch.svd_lowrank(centered, q=count + 8, niter=4)  # axes: [F, count + 8]
+    coordinates = centered @ axes[:, :count]  # [N, count]
+    directions = torch.linalg.lstsq(coordinates, z).solution  # [count, latent_dim]
+    directions = directions / directions.norm(dim=1, keepdim=True)
+    largest = directions.abs().argmax(dim=1, keepdim=True)
+    directions = directions * directions.gather(1, largest).sign()
+    explained = singular_values[:count] ** 2 / centered.pow(2).sum()
+    return directions.cpu(), explained.cpu()
+
+
+def move_along(z, directions, amounts):
+    """z [D] moved by amounts [K] (in standard deviations of the latent) along unit directions [K, D]."""
+    return z + torch.as_tensor(amounts, dtype=z.dtype) @ directions

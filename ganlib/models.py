@@ -27,6 +27,10 @@ class MLPGenerator(nn.Module):
     def forward(self, z):  # z: [B, latent_dim] → [B, C, H, W] in [-1, 1]
         return self.net(z).view(-1, *self.out_shape)
 
+    def features(self, z):
+        """First hidden layer's activations [B, w]: where the latent explorer finds its directions."""
+        return self.net[:2](z)
+
 
 class MLPDiscriminator(nn.Module):
     """C·H·W → 4w → 2w → 1 logit, LeakyReLU(0.2) hidden (w=256 is the notebooks' 1024-512)."""
@@ -75,6 +79,10 @@ class DCGANGenerator(nn.Module):
 
     def forward(self, z):  # z: [B, latent_dim] → [B, C, H, W] in [-1, 1]
         return self.net(z[:, :, None, None])
+
+    def features(self, z):
+        """First block's activations [B, width·base·base]: where the latent explorer finds its directions."""
+        return self.net[:3](z[:, :, None, None]).flatten(1)
 
 
 class DCGANDiscriminator(nn.Module):

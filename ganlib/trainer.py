@@ -17,7 +17,7 @@ from PIL.Image import Image
 from .checkpoint import Checkpoint, load_state, optimizer_state_dict, save_checkpoint
 from .config import ModelConfig, TrainConfig, config_to_dict
 from .datasets import load_dataset
-from .device import autocast_dtype, resolve_device
+from .device import autocast_dtype, describe_device, resolve_device
 from .errors import ConfigError, GanStudioError
 from .images import to_pil_grid
 from .latent import sample_z
@@ -242,6 +242,7 @@ class Trainer:
             rng = {"noise": self.rng.get_state(), "global": torch.get_rng_state()}
             progress = {"epoch": self.epoch, "step": self.step, "batch_in_epoch": self.batch_in_epoch,
                         "elapsed_seconds": round(self.elapsed, 3), "device": self.device.type,
+                        "hardware": describe_device(self.device),
                         "precision": str(self.amp_dtype or torch.float32).replace("torch.", "")}
             modules = {"generator": self.sample_generator, "discriminator": self.discriminator}
             if self.sample_generator is not self.generator:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from ganlib.checkpoint import load_checkpoint, load_generator, save_checkpoint
+from ganlib.checkpoint import load_checkpoint, load_generator, save_checkpoint, stage_upload
 from ganlib.config import ModelConfig, TrainConfig
 from ganlib.errors import CheckpointError
 from ganlib.models import build_models
@@ -95,3 +95,30 @@ def test_missing_card_is_named(tmp_path):
     (tmp_path / "gen.json").unlink()
     with pytest.raises(CheckpointError, match="gen.json is missing"):
         load_checkpoint(tmp_path / "gen.safetensors")
+
+
+def uploaded_pair(tmp_path):
+    saved_generator(tmp_path)
+    return [("gen.safetensors", (tmp_path / "gen.safetensors").read_bytes()),
+            ("gen.json", (tmp_path / "gen.json").read_bytes())]
+
+
+def test_an_uploaded_pair_is_staged_and_loads(tmp_path):
+    weights = stage_upload(uploaded_pair(tmp_path), tmp_path / "staged")
+    generator, checkpoint = load_generator(weights)
+    assert checkpoint.model_cfg.latent_dim == 16 and checkpoint.tensors == {}
+
+
+def test_an_uploaded_pickle_is_refused_and_never_written(tmp_path):
+    marker = tmp_path / "payload-ran"
+    files = [("model.pt", pickle.dumps(Payload(str(marker)))), ("gen.json", b"{}")]
+    with pytest.raises(CheckpointError, match="model.pt is a PyTorch pickle"):
+        stage_upload(files, tmp_path / "staged")
+    assert not marker.exists() and not (tmp_path / "staged").exists()
+
+
+@pytest.mark.parametrize("keep", [[0], [1], [0, 0]])
+def test_an_upload_needs_exactly_the_weights_and_their_card(tmp_path, keep):
+    pair = uploaded_pair(tmp_path)
+    with pytest.raises(CheckpointError, match="together with their .json card"):
+        stage_upload([pair[i] for i in keep], tmp_path / "staged")

@@ -15,7 +15,7 @@ TINY = ["--ngf", "8", "--ndf", "8", "--latent-dim", "16", "--device", "cpu"]
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     assert main(["train", "--dataset", "mnist-sample", "--model", "dcgan", "--max-steps", "3", "--out", str(out),
-                 *TINY]) == 0
+                 "--export", str(out / "export" / "tiny-digits"), *TINY]) == 0
     return out
 
 
@@ -25,6 +25,17 @@ def test_train_writes_the_documented_run_folder(run_dir):
     config = json.loads((run_dir / "config.json").read_text())
     assert config["model"]["g_width"] == 8 and config["train"]["max_steps"] == 3
     assert len((run_dir / "metrics.csv").read_text().splitlines()) == 1 + 3
+
+
+def test_export_writes_a_small_generator_whose_card_says_how_it_was_made(run_dir, tmp_path):
+    export = run_dir / "export" / "tiny-digits.safetensors"
+    assert export.stat().st_size < (run_dir / "checkpoint.safetensors").stat().st_size / 2  # no D, no optimizers
+    card = json.loads(export.with_suffix(".json").read_text())
+    assert card["step"] == 3 and card["train"]["dataset"] == "mnist-sample" and card["model"]["g_width"] == 8
+    assert card["command"].startswith("python -m ganlib train --dataset mnist-sample")
+    assert "--export" in card["command"] and card["hardware"].startswith("CPU") and card["elapsed_seconds"] > 0
+    assert main(["sample", str(export), "--n", "4", "--out", str(tmp_path / "s.npz")]) == 0
+    assert np.load(tmp_path / "s.npz")["images"].shape == (4, 1, 28, 28)
 
 
 def test_sample_writes_a_grid_and_an_array(run_dir, tmp_path):

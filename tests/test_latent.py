@@ -3,7 +3,7 @@ import torch
 from PIL import Image
 
 from ganlib.config import ModelConfig
-from ganlib.latent import latent_path, lerp, render_gif, sample_z, slerp
+from ganlib.latent import latent_path, lerp, move_along, principal_directions, render_gif, sample_z, slerp
 from ganlib.models import build_models
 
 
@@ -60,3 +60,39 @@ def test_render_gif_writes_one_frame_per_latent(tmp_path):
     with Image.open(tmp_path / "walk.gif") as gif:
         assert gif.n_frames == 6 and gif.size == (28, 28)
     assert len(frames) == 6
+
+
+def test_gif_can_be_written_to_memory_and_enlarged(tmp_path):
+    import io
+
+    generator, _ = build_models(ModelConfig(family="mlp", g_width=8, latent_dim=16))
+    gif = io.BytesIO()
+    render_gif(generator.eval(), latent_path(sample_z(2, 16, seed=0), 4), gif, scale=3)
+    with Image.open(gif) as image:
+        assert image.n_frames == 4 and image.size == (84, 84)
+
+
+@pytest.mark.parametrize("family", ["dcgan", "mlp"])
+def test_principal_directions_find_the_latent_axis_the_generator_is_most_sensitive_to(family):
+    torch.manual_seed(0)
+    generator, _ = build_models(ModelConfig(family=family, g_width=16, latent_dim=32))
+    first_layer = generator.net[0]
+    with torch.no_grad():  # plant a direction: latent axis 5 drives the first layer 10× harder
+        if family == "mlp":
+            first_layer.weight[:, 5] *= 10
+        else:
+            first_layer.weight[5] *= 10  # ConvTranspose2d weight: [latent, out, k, k]
+    directions, explained = principal_directions(generator.eval(), 32, count=3, samples=512)
+    assert directions.shape == (3, 32) and explained.shape == (3,)
+    assert torch.allclose(directions.norm(dim=1), torch.ones(3), atol=1e-5)
+    assert directions[0].abs().argmax() == 5 and directions[0, 5] > 0.9
+    assert explained[0] > 3 * explained[1] and explained.sum() < 1
+    again, _ = principal_directions(generator, 32, count=3, samples=512)
+    assert torch.equal(directions, again)
+
+
+def test_move_along_adds_the_scaled_directions():
+    z = torch.zeros(4)
+    directions = torch.eye(4)[:2]
+    assert torch.equal(move_along(z, directions, [2.0, -1.0]), torch.tensor([2.0, -1.0, 0.0, 0.0]))
+    assert torch.equal(move_along(z, directions, [0.0, 0.0]), z)
