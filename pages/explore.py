@@ -1,0 +1,223 @@
+"""Latent explorer: what did the generator learn? Sample it, walk between samples, compare with real images."""
+import io
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from app_state import checkpoints_dir, page_setup, run_manager, session_id
+from ganlib import charts
+from ganlib.checkpoint import load_generator, stage_upload
+from ganlib.datasets import TensorImages, load_dataset, to_unit_range
+from ganlib.errors import GanStudioError
+from ganlib.images import to_pil_grid
+from ganlib.latent import latent_path, move_along, principal_directions, render, render_gif, sample_z
+from ganlib.nearest import nearest_images, typical_real_distance
+
+SOURCES = ("Shipped and saved", "This session's runs", "Upload")
+GRID_SIZE = 24
+GRID_COLUMNS = 12
+NEIGHBOURS = 8
+DIRECTIONS = 4
+SLIDER_REACH = 3.0  # in standard deviations of the latent
+TRUNCATION_NOTE = ("Truncation draws z closer to the centre of the Gaussian: lower values give cleaner, more "
+                   "typical images and less variety; 0 turns it off.")
+SLERP_NOTE = ("A Gaussian latent lives near a sphere of radius √D. `lerp` cuts straight through the sphere's "
+              "emptier inside, where images fade; `slerp` follows the sphere, so every frame looks typical.")
+NEAREST_NOTE = ("The distance is the pixel difference in the [-1, 1] range: 0 is an exact copy. A real digit's "
+                "nearest other real digit is typically {typical:.2f} away, so fakes far closer than that are "
+                "memorized; fakes about that far are new drawings.")
+
+
+# ---- cached, shared by every session and never changed by one ------------------------------------------
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the generator…")
+def cached_generator(path, stamp):
+    """(generator in eval mode, checkpoint card and configs); `stamp` reloads a file that was rewritten."""
+    return load_generator(path)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Finding the generator's main directions…")
+def cached_directions(path, stamp):
+    generator, checkpoint = cached_generator(path, stamp)
+    return principal_directions(generator, checkpoint.model_cfg.latent_dim, count=DIRECTIONS)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the training images…")
+def cached_training_images(dataset, image_size, channels, data_dir):
+    """(uint8 images [N, C, H, W], typical real-to-real distance), or None for a dataset too big to hold."""
+    data = load_dataset(dataset, image_size, channels, data_dir)
+    if not isinstance(data, TensorImages):
+        return None
+    return data.images, typical_real_distance(data.images)
+
+
+def file_stamp(path):
+    stat = Path(path).stat()
+    return stat.st_mtime_ns, stat.st_size
+
+
+# ---- choosing a generator ------------------------------------------------------------------------------
+
+def choose_checkpoint():
+    """The sidebar: the chosen checkpoint's path, or None after saying what is missing; a refused upload raises."""
+    side = st.sidebar
+    side.header("Generator")
+    source = side.radio("Source", SOURCES, key="explore_source")
+    if source == SOURCES[0]:
+        paths = sorted(checkpoints_dir().glob("*.safetensors"))
+        if not paths:
+            st.info("No generators in checkpoints/ yet: train one on the Train page and save it.")
+            return None
+        return side.selectbox("Checkpoint", paths, format_func=lambda p: p.stem, key="explore_shipped")
+    if source == SOURCES[1]:
+        runs = [run for run in run_manager().runs_of(session_id()) if run.checkpoint_path]
+        if not runs:
+            st.info("No run of this session has a checkpoint yet: train one on the Train page.")
+            return None
+        by_id = {run.run_id: run for run in runs}
+        run_id = side.selectbox("Run", list(by_id), key="explore_run", format_func=lambda i: (
+            f"{by_id[i].model_cfg.family} on {by_id[i].train_cfg.dataset} · {by_id[i].status} · "
+            f"step {by_id[i].progress.step:,}"))
+        return Path(by_id[run_id].checkpoint_path)
+    uploads = side.file_uploader("A .safetensors checkpoint and its .json card", accept_multiple_files=True,
+                                 key="explore_upload")
+    if not uploads:
+        st.info("Upload a GAN Studio checkpoint: the .safetensors weights together with their .json card.")
+        return None
+    folder = st.session_state.setdefault("explore_upload_dir", tempfile.mkdtemp(prefix="gan-studio-upload-"))
+    identity = [(upload.name, upload.size, upload.file_id) for upload in uploads]
+    if st.session_state.get("explore_staged") != identity:  # write once, so the cached generator is reused
+        st.session_state.explore_staged = None
+        stage_upload([(upload.name, upload.getvalue()) for upload in uploads], folder)
+        st.session_state.explore_staged = identity
+    return Path(folder) / "upload.safetensors"
+
+
+def describe(checkpoint):
+    model, train, card = checkpoint.model_cfg, checkpoint.train_cfg, checkpoint.card
+    minutes = card.get("elapsed_seconds", 0) / 60
+    return (f"{model.family.upper()} · {model.image_size}×{model.image_size}×{model.channels} · latent "
+            f"{model.latent_dim} · trained on {train.dataset} for {card.get('step', 0):,} steps "
+            f"({minutes:.1f} min on {card.get('hardware', card.get('device', '?'))})")
+
+
+# ---- the four views ------------------------------------------------------------------------------------
+
+def samples_view(generator, latent_dim):
+    """A numbered grid of samples; returns their latents [GRID_SIZE, D] for the views below."""
+    st.subheader("Random samples")
+    seed_col, button_col, truncation_col = st.columns([1, 1, 2])
+    seed = seed_col.number_input("Seed", 0, 2**31 - 1, key="explore_seed")
+    button_col.button("New samples", key="explore_new", on_click=lambda: st.session_state.update(
+        explore_seed=int(torch.randint(2**31 - 1, ())) ))
+    truncation = truncation_col.slider("Truncation", 0.0, 3.0, 0.0, 0.1, key="explore_truncation",
+                                       help=TRUNCATION_NOTE)
+    truncation_col.caption(TRUNCATION_NOTE)
+    latents = sample_z(GRID_SIZE, latent_dim, seed=seed, truncation=truncation or None)
+    images = render(generator, latents)
+    columns = st.columns(GRID_COLUMNS)
+    for index, image in enumerate(images):
+        columns[index % GRID_COLUMNS].image(to_pil_grid(image[None], padding=0, scale=3), caption=f"#{index}",
+                                            width="stretch")
+    return latents, truncation
+
+
+def interpolation_view(generator, latents, truncation):
+    st.subheader("Walk from one sample to another")
+    ends = st.radio("Endpoints", ["Samples from the grid", "Two seeds"], horizontal=True, key="explore_ends")
+    a_col, b_col, via_col = st.columns([1, 1, 2])
+    if ends == "Two seeds":
+        seeds = [a_col.number_input("From seed", 0, 2**31 - 1, 0, key="explore_seed_a"),
+                 b_col.number_input("To seed", 0, 2**31 - 1, 1, key="explore_seed_b")]
+        keys = [sample_z(1, latents.shape[1], seed=s, truncation=truncation or None)[0] for s in seeds]
+    else:
+        numbers = range(len(latents))
+        start = a_col.selectbox("From sample", numbers, 0, format_func=lambda i: f"#{i}", key="explore_from")
+        end = b_col.selectbox("To sample", numbers, 1, format_func=lambda i: f"#{i}", key="explore_to")
+        via = via_col.multiselect("Through samples (in order)", numbers, format_func=lambda i: f"#{i}",
+                                  key="explore_via")
+        keys = [latents[i] for i in (start, *via, end)]
+    steps_col, loop_col = st.columns([3, 1])
+    steps = steps_col.slider("Steps", 2, 24, 10, key="explore_steps")
+    closed = loop_col.checkbox("Loop back to the start", key="explore_loop")
+    paths = {method: latent_path(keys, steps, method, closed=closed) for method in ("lerp", "slerp")}
+    strip_cols = st.columns(2)
+    for column, (method, path) in zip(strip_cols, paths.items()):
+        column.image(to_pil_grid(render(generator, path), nrow=steps, scale=2), caption=method, width="stretch")
+    note_col, chart_col = st.columns([1, 1])
+    note_col.caption(SLERP_NOTE)
+    chart_col.plotly_chart(charts.latent_norm_chart({m: p.norm(dim=1).tolist() for m, p in paths.items()},
+                                                    latents.shape[1] ** 0.5), key="explore_norms")
+    animation_view(generator, paths)
+
+
+def animation_view(generator, paths):
+    method_col, speed_col = st.columns([1, 3])
+    method = method_col.radio("Animate", list(paths), index=1, horizontal=True, key="explore_gif_method")
+    frame_ms = speed_col.slider("Milliseconds per frame", 40, 500, 120, 20, key="explore_frame_ms")
+    gif = io.BytesIO()
+    render_gif(generator, paths[method], gif, frame_ms=frame_ms, scale=4)
+    play_col, download_col = st.columns([1, 3])
+    play_col.image(gif.getvalue(), caption=f"{method}, looping")
+    download_col.download_button("Download the GIF", gif.getvalue(), f"latent-walk-{method}.gif", "image/gif",
+                                 key="explore_gif_download")
+
+
+def nearest_view(generator, checkpoint, latents, focus):
+    st.subheader("Invented or memorized?")
+    model, train = checkpoint.model_cfg, checkpoint.train_cfg
+    try:
+        training = cached_training_images(train.dataset, model.image_size, model.channels, train.data_dir)
+    except GanStudioError as error:
+        st.info(f"The training images are not available here ({error}).")
+        return
+    if training is None:
+        st.info("The training set is too large to search in memory.")
+        return
+    training_images, typical = training
+    fake = render(generator, latents[focus][None])
+    distances, indices = nearest_images(fake, training_images, k=NEIGHBOURS)
+    real = to_unit_range(training_images[indices[0]])
+    columns = st.columns(NEIGHBOURS + 1)
+    columns[0].image(to_pil_grid(fake, padding=0, scale=3), caption=f"sample #{focus}", width="stretch")
+    for column, image, distance in zip(columns[1:], real, distances[0].tolist()):
+        column.image(to_pil_grid(image[None], padding=0, scale=3), caption=f"{distance:.2f}", width="stretch")
+    st.caption(NEAREST_NOTE.format(typical=typical))
+
+
+def directions_view(generator, path, stamp, latents, focus):
+    st.subheader("Move along the generator's main directions")
+    directions, explained = cached_directions(str(path), stamp)
+    st.caption("Each direction is a principal axis of the generator's first-layer features, mapped back to "
+               "the latent space (GANSpace): the ways its drawings vary most. Slide to move the sample.")
+    slider_col, image_col = st.columns([3, 1])
+    amounts = [slider_col.slider(f"Direction {k + 1} ({share:.1%} of feature variance)", -SLIDER_REACH,
+                                 SLIDER_REACH, 0.0, 0.25, key=f"explore_direction_{k}")
+               for k, share in enumerate(explained.tolist())]
+    moved = render(generator, move_along(latents[focus], directions, amounts)[None])
+    image_col.image(to_pil_grid(moved, padding=0, scale=6), caption=f"sample #{focus}, moved", width="stretch")
+    reach = torch.linspace(-SLIDER_REACH, SLIDER_REACH, 7)
+    sweeps = torch.stack([latents[focus] + step * direction for direction in directions for step in reach])
+    st.image(to_pil_grid(render(generator, sweeps), nrow=len(reach), scale=2),
+             caption=f"Each row: one direction, from −{SLIDER_REACH:g} to +{SLIDER_REACH:g}", width=420)
+
+
+page_setup()
+st.title("Latent explorer")
+try:
+    path = choose_checkpoint()
+    if path is None:
+        st.stop()
+    stamp = file_stamp(path)
+    generator, checkpoint = cached_generator(str(path), stamp)
+except (GanStudioError, OSError) as error:
+    st.error(str(error))
+    st.stop()
+st.caption(describe(checkpoint))
+latents, truncation = samples_view(generator, checkpoint.model_cfg.latent_dim)
+interpolation_view(generator, latents, truncation)
+focus = st.selectbox("Sample to study", range(len(latents)), format_func=lambda i: f"#{i}", key="explore_focus")
+nearest_view(generator, checkpoint, latents, focus)
+directions_view(generator, path, stamp, latents, focus)

@@ -1,0 +1,42 @@
+"""The pretrained generators in checkpoints/: the Latent explorer's offline starting point."""
+import json
+from pathlib import Path
+
+import pytest
+
+from ganlib.checkpoint import load_checkpoint, load_generator
+from ganlib.latent import render, sample_z
+from ganlib.models import build_models
+from ganlib.nearest import nearest_images
+
+CHECKPOINTS = Path(__file__).parent.parent / "checkpoints"
+SHIPPED = sorted(CHECKPOINTS.glob("*.safetensors"))
+
+
+def test_the_two_promised_generators_are_shipped():
+    assert {"mnist-dcgan", "mnist-mlp"} <= {path.stem for path in SHIPPED}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_each_shipped_generator_is_small_documented_and_draws_its_declared_shape(path):
+    assert path.stat().st_size < 10 * 2**20
+    card = json.loads(path.with_suffix(".json").read_text())
+    for field in ("model", "train", "step", "elapsed_seconds", "hardware", "command"):
+        assert card[field], field
+    assert card["command"].startswith("python -m ganlib train") and f"--export checkpoints/{path.stem}" in card["command"]
+    assert all(name.startswith("generator.") for name in load_checkpoint(path).tensors)  # no D, no optimizer state
+    generator, checkpoint = load_generator(path)
+    model = checkpoint.model_cfg
+    images = render(generator, sample_z(16, model.latent_dim, seed=0))
+    assert images.shape == (16, model.channels, model.image_size, model.image_size)
+    assert images.min() >= -1 and images.max() <= 1 and images.std() > 0.3
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_generators_draw_far_closer_to_real_digits_than_an_untrained_one(path, digits):
+    generator, checkpoint = load_generator(path)
+    untrained, _ = build_models(checkpoint.model_cfg)
+    z = sample_z(64, checkpoint.model_cfg.latent_dim, seed=1)
+    trained_distance = nearest_images(render(generator, z), digits.images, k=1)[0].mean()
+    untrained_distance = nearest_images(render(untrained.eval(), z), digits.images, k=1)[0].mean()
+    assert trained_distance < 0.6 * untrained_distance
