@@ -114,6 +114,7 @@ def test_latent_explorer_shows_digits_and_morphs_them(app_url, browser, tmp_path
     page.get_by_role("link", name="Latent explorer", exact=True).click()
     page.get_by_text("#23", exact=True).wait_for(timeout=60_000)  # the last of the 24 samples
     page.get_by_text("slerp, looping").wait_for(timeout=30_000)  # the animation
+    page.get_by_text(re.compile(r"^Each row: one direction")).wait_for(timeout=30_000)  # the last view
     images = page.locator("[data-testid='stImage'] img")
     assert images.count() >= 24 + 2 + 1 + 9 + 2  # samples, two strips, the GIF, nearest, moved + sweeps
     assert page.get_by_role("button", name="Download the GIF").count() == 1
