@@ -1,5 +1,6 @@
-"""What every page shares: the one run manager of this process, and this browser session's id."""
+"""What every page shares: the one run manager of this process, this browser session's id and uploads."""
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -28,3 +29,16 @@ def session_id():
     if "session_id" not in st.session_state:
         st.session_state.session_id = uuid.uuid4().hex
     return st.session_state.session_id
+
+
+def staged_upload(key, uploads, stage):
+    """stage(folder) → path, run only when `uploads` changed since the last call under `key`: a rerun (any
+    widget moved) must not rewrite the files, nor leave the cached model behind them to reload."""
+    identity = [(upload.name, upload.size, upload.file_id) for upload in uploads]
+    staged = st.session_state.get(key)
+    if staged is None or staged[0] != identity:
+        st.session_state[key] = None  # a refused upload leaves nothing staged
+        if "upload_dir" not in st.session_state:
+            st.session_state.upload_dir = tempfile.mkdtemp(prefix="gan-studio-upload-")
+        st.session_state[key] = (identity, stage(Path(st.session_state.upload_dir)))
+    return st.session_state[key][1]

@@ -3,8 +3,10 @@
 Entries are only ever read into memory, never extracted, so '../' and absolute names cannot write
 anywhere; they are still refused because no honest image set contains them.
 """
+import io
 import os
-from pathlib import PurePosixPath
+import zipfile
+from pathlib import Path, PurePosixPath
 
 from .errors import DatasetError
 
@@ -41,3 +43,15 @@ def checked_zip_members(archive, name):
     if not images:
         raise DatasetError(f"no images found in {name} ({len(infos)} other files)")
     return images, len(infos) - len(images)
+
+
+def stage_zip_upload(name, data, folder):
+    """Check an uploaded .zip (a zip at all, within the limits, with images in it), then write it into
+    `folder`; returns its path. Nothing is written for a refused upload."""
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise DatasetError(f"{name} is not a valid .zip file")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        checked_zip_members(archive, name)
+    path = Path(folder) / "upload.zip"
+    path.write_bytes(data)
+    return path

@@ -113,14 +113,19 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
+def refuse_pickle(name):
+    """Refuse a file by its name when it is a PyTorch pickle, before anything opens it."""
+    if Path(name).suffix.lower() in PICKLE_SUFFIXES:
+        raise CheckpointError(f"{Path(name).name} is a PyTorch pickle, which can run code when loaded; GAN Studio "
+                              "only loads .safetensors weights with their .json card")
+
+
 def resolve_checkpoint_path(path):
     """A run folder, a .safetensors file or its .json card → the .safetensors path; pickles refused."""
     path = Path(path).expanduser()
     if path.is_dir():
         path = path / f"{CHECKPOINT_NAME}.safetensors"
-    if path.suffix.lower() in PICKLE_SUFFIXES:
-        raise CheckpointError(f"{path.name} is a PyTorch pickle, which can run code when loaded; GAN Studio only "
-                              "loads .safetensors weights with their .json card")
+    refuse_pickle(path.name)
     if path.suffix.lower() not in (".safetensors", ".json"):
         raise CheckpointError(f"{path.name} is not a GAN Studio checkpoint (a .safetensors file with its .json card)")
     weights = path.with_suffix(".safetensors")
@@ -186,8 +191,7 @@ def stage_upload(files, folder):
     """Write an uploaded checkpoint — [(file name, bytes)]: one .safetensors and its .json card — into
     `folder` and return the weights' path; anything else is refused in one sentence, before it is read."""
     for name, _ in files:
-        if Path(name).suffix.lower() in PICKLE_SUFFIXES:
-            resolve_checkpoint_path(name)  # raises the pickle refusal
+        refuse_pickle(name)
     by_suffix = {Path(name).suffix.lower(): data for name, data in files}
     if len(files) != 2 or set(by_suffix) != {".safetensors", ".json"}:
         names = ", ".join(name for name, _ in files) or "nothing"

@@ -54,7 +54,7 @@ def cpu_has_fast_bf16():
 
 
 def describe_device(device):
-    """A human name for the hardware a run used, for checkpoint cards ("NVIDIA H100", "CPU, 2 threads")."""
+    """A human name for the hardware a run used, for checkpoint cards ("NVIDIA H100", "CPU (x86_64), 2 threads")."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     if device.type == "cpu":

@@ -1,12 +1,11 @@
 """Latent explorer: what did the generator learn? Sample it, walk between samples, compare with real images."""
 import io
-import tempfile
 from pathlib import Path
 
 import streamlit as st
 import torch
 
-from app_state import checkpoints_dir, page_setup, run_manager, session_id
+from app_state import checkpoints_dir, page_setup, run_manager, session_id, staged_upload
 from ganlib import charts
 from ganlib.checkpoint import load_generator, stage_upload
 from ganlib.datasets import TensorImages, load_dataset, to_unit_range
@@ -86,13 +85,8 @@ def choose_checkpoint():
     if not uploads:
         st.info("Upload a GAN Studio checkpoint: the .safetensors weights together with their .json card.")
         return None
-    folder = st.session_state.setdefault("explore_upload_dir", tempfile.mkdtemp(prefix="gan-studio-upload-"))
-    identity = [(upload.name, upload.size, upload.file_id) for upload in uploads]
-    if st.session_state.get("explore_staged") != identity:  # write once, so the cached generator is reused
-        st.session_state.explore_staged = None
-        stage_upload([(upload.name, upload.getvalue()) for upload in uploads], folder)
-        st.session_state.explore_staged = identity
-    return Path(folder) / "upload.safetensors"
+    return staged_upload("explore_staged", uploads,
+                         lambda folder: stage_upload([(upload.name, upload.getvalue()) for upload in uploads], folder))
 
 
 def describe(checkpoint):
@@ -106,14 +100,13 @@ def describe(checkpoint):
 # ---- the four views ------------------------------------------------------------------------------------
 
 def samples_view(generator, latent_dim):
-    """A numbered grid of samples; returns their latents [GRID_SIZE, D] for the views below."""
+    """A numbered grid of samples → (latents [GRID_SIZE, D], images, truncation) for the views below."""
     st.subheader("Random samples")
     seed_col, button_col, truncation_col = st.columns([1, 1, 2])
     seed = seed_col.number_input("Seed", 0, 2**31 - 1, key="explore_seed")
     button_col.button("New samples", key="explore_new", on_click=lambda: st.session_state.update(
         explore_seed=int(torch.randint(2**31 - 1, ())) ))
-    truncation = truncation_col.slider("Truncation", 0.0, 3.0, 0.0, 0.1, key="explore_truncation",
-                                       help=TRUNCATION_NOTE)
+    truncation = truncation_col.slider("Truncation", 0.0, 3.0, 0.0, 0.1, key="explore_truncation")
     truncation_col.caption(TRUNCATION_NOTE)
     latents = sample_z(GRID_SIZE, latent_dim, seed=seed, truncation=truncation or None)
     images = render(generator, latents)
@@ -121,7 +114,7 @@ def samples_view(generator, latent_dim):
     for index, image in enumerate(images):
         columns[index % GRID_COLUMNS].image(to_pil_grid(image[None], padding=0, scale=3), caption=f"#{index}",
                                             width="stretch")
-    return latents, truncation
+    return latents, images, truncation
 
 
 def interpolation_view(generator, latents, truncation):
@@ -165,7 +158,7 @@ def animation_view(generator, paths):
                                  key="explore_gif_download")
 
 
-def nearest_view(generator, checkpoint, latents, focus):
+def nearest_view(checkpoint, images, focus):
     st.subheader("Invented or memorized?")
     model, train = checkpoint.model_cfg, checkpoint.train_cfg
     try:
@@ -177,7 +170,7 @@ def nearest_view(generator, checkpoint, latents, focus):
         st.info("The training set is too large to search in memory.")
         return
     training_images, typical = training
-    fake = render(generator, latents[focus][None])
+    fake = images[focus][None]
     distances, indices = nearest_images(fake, training_images, k=NEIGHBOURS)
     real = to_unit_range(training_images[indices[0]])
     columns = st.columns(NEIGHBOURS + 1)
@@ -216,8 +209,8 @@ except (GanStudioError, OSError) as error:
     st.error(str(error))
     st.stop()
 st.caption(describe(checkpoint))
-latents, truncation = samples_view(generator, checkpoint.model_cfg.latent_dim)
+latents, images, truncation = samples_view(generator, checkpoint.model_cfg.latent_dim)
 interpolation_view(generator, latents, truncation)
 focus = st.selectbox("Sample to study", range(len(latents)), format_func=lambda i: f"#{i}", key="explore_focus")
-nearest_view(generator, checkpoint, latents, focus)
+nearest_view(checkpoint, images, focus)
 directions_view(generator, path, stamp, latents, focus)

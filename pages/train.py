@@ -1,16 +1,13 @@
 """Train: pick a dataset and a model, press Start, and watch the adversarial game live."""
-import io
 import re
-import tempfile
-import zipfile
 from dataclasses import fields
 from pathlib import Path
 
 import streamlit as st
 
-from app_state import checkpoints_dir, page_setup, run_manager, session_id
+from app_state import checkpoints_dir, page_setup, run_manager, session_id, staged_upload
 from ganlib import charts
-from ganlib.archives import checked_zip_members
+from ganlib.archives import stage_zip_upload
 from ganlib.checkpoint import export_generator
 from ganlib.config import IMAGE_SIZES, ModelConfig, TrainConfig, preset
 from ganlib.datasets import DATASETS
@@ -92,17 +89,12 @@ def dataset_source(side):
     path = side.text_input("…or a folder or .zip path on this machine", key="train_data_path").strip()
     if upload is None:
         return path, None if path else "upload a .zip of images or give a folder path to train on your own images"
-    data = upload.getvalue()
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        return "", f"{upload.name} is not a valid .zip file"
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        try:
-            checked_zip_members(archive, upload.name)
-        except GanStudioError as error:
-            return "", str(error)
-    folder = Path(st.session_state.setdefault("train_upload_dir", tempfile.mkdtemp(prefix="gan-studio-upload-")))
-    (folder / "upload.zip").write_bytes(data)
-    return str(folder / "upload.zip"), None
+    try:
+        path = staged_upload("train_staged", [upload],
+                             lambda folder: stage_zip_upload(upload.name, upload.getvalue(), folder))
+    except GanStudioError as error:
+        return "", str(error)
+    return str(path), None
 
 
 def start_run(configs):

@@ -1,6 +1,10 @@
+import io
 import time
+import zipfile
+from pathlib import Path
 
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 
@@ -60,6 +64,32 @@ def test_own_images_need_an_upload_or_a_path():
     assert any("upload a .zip of images" in w.value for w in app.warning)
     assert button(app, "Start training").disabled
     assert app.sidebar.selectbox(key="train_image_size").value == 64  # the folder dataset's natural size
+
+
+def zip_of(files):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_an_uploaded_zip_is_checked_then_written_once(digits):
+    png = io.BytesIO()
+    Image.fromarray(digits.images[0, 0].numpy()).save(png, format="PNG")
+    app = open_train_page()
+    app.sidebar.selectbox(key="train_dataset").select("folder").run()
+    upload = app.sidebar.file_uploader(key="train_upload").set_value
+    upload(("notes.zip", zip_of({"readme.txt": b"hi"}), "application/zip")).run()
+    assert any("no images found in notes.zip (1 other files)" in w.value for w in app.warning)
+    assert button(app, "Start training").disabled
+    upload = app.sidebar.file_uploader(key="train_upload").set_value  # the element of the latest run
+    upload(("digits.zip", zip_of({"a.png": png.getvalue(), "b.txt": b"x"}), "application/zip")).run()
+    assert not app.warning and not button(app, "Start training").disabled
+    staged = Path(app.session_state.upload_dir) / "upload.zip"
+    written = staged.stat().st_mtime_ns
+    app.sidebar.number_input(key="train_seed").set_value(5).run()  # any rerun
+    assert staged.stat().st_mtime_ns == written  # not rewritten
 
 
 def wait_for(app, condition, seconds=90):
@@ -159,12 +189,11 @@ def test_explorer_loads_a_run_of_this_session(monkeypatch, tmp_path):
 
 
 def test_explorer_accepts_an_uploaded_checkpoint_and_refuses_a_pickle(monkeypatch):
-    from pathlib import Path
-
     app = open_explorer(monkeypatch)
     app.sidebar.radio(key="explore_source").set_value("Upload").run()
     assert any("Upload a GAN Studio checkpoint" in i.value for i in app.info)
-    app.sidebar.file_uploader(key="explore_upload").set_value([("model.pt", b"\x80\x04K\x01.", "application/octet-stream")]).run()
+    pickle_upload = ("model.pt", b"\x80\x04K\x01.", "application/octet-stream")
+    app.sidebar.file_uploader(key="explore_upload").set_value([pickle_upload]).run()
     assert not app.exception
     assert any("model.pt is a PyTorch pickle, which can run code" in e.value for e in app.error)
     shipped = Path(__file__).parent.parent / "checkpoints" / "mnist-mlp"

@@ -23,7 +23,8 @@ def test_each_shipped_generator_is_small_documented_and_draws_its_declared_shape
     card = json.loads(path.with_suffix(".json").read_text())
     for field in ("model", "train", "step", "elapsed_seconds", "hardware", "command"):
         assert card[field], field
-    assert card["command"].startswith("python -m ganlib train") and f"--export checkpoints/{path.stem}" in card["command"]
+    assert card["command"].startswith("python -m ganlib train")
+    assert f"--export checkpoints/{path.stem}" in card["command"]
     assert all(name.startswith("generator.") for name in load_checkpoint(path).tensors)  # no D, no optimizer state
     generator, checkpoint = load_generator(path)
     model = checkpoint.model_cfg
