@@ -38,6 +38,29 @@ def gradient_chart(rows):
     return line_chart(rows, [("grad_norm_d", "‖∇D‖"), ("grad_norm_g", "‖∇G‖")], "Gradient norms", "norm")
 
 
+def quality_chart(scored, height=260):
+    """The quality meter's Fréchet distance per epoch (log scale), with real images' own score as the floor."""
+    figure = go.Figure(go.Scatter(x=[e.epoch for e in scored], y=[e.score.frechet for e in scored],
+                                  name="samples", mode="lines+markers"))
+    real = scored[-1].score.real_frechet if scored else None
+    if real:
+        figure.add_hline(y=real, line_dash="dot", annotation_text="real images")
+    figure.update_layout(title="Fréchet distance to real (lower is better)", height=height, xaxis_title="epoch",
+                         yaxis_title="Fréchet", margin=dict(l=10, r=10, t=40, b=10), uirevision="keep")
+    figure.update_yaxes(type="log")
+    return figure
+
+
+def class_histogram_chart(histogram, title, height=260):
+    """Share of samples the digit classifier puts in each class, against the even share of a healthy G."""
+    figure = go.Figure(go.Bar(x=[str(digit) for digit in range(len(histogram))], y=histogram, name="samples"))
+    figure.add_hline(y=1 / len(histogram), line_dash="dot", annotation_text="even")
+    figure.update_layout(title=title, height=height, xaxis_title="digit", yaxis_title="share of samples",
+                         margin=dict(l=10, r=10, t=40, b=10), uirevision="keep")
+    figure.update_yaxes(range=[0, max(0.5, max(histogram) * 1.05)])
+    return figure
+
+
 def latent_norm_chart(paths, typical_norm, height=220):
     """‖z‖ along each interpolation path, against the norm most Gaussian latents have (√D)."""
     figure = go.Figure([go.Scatter(y=norms, name=name, mode="lines+markers") for name, norms in paths.items()])

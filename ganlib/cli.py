@@ -1,8 +1,9 @@
-"""The command line: `python -m ganlib train|sample|interpolate`, a thin front over the library.
+"""The command line: `python -m ganlib train|sample|interpolate|score|train-classifier`, a thin front over the library.
 
 Bad input prints one line and exits 2; a run that fails (diverged, no network) prints its reason and exits 1.
 """
 import argparse
+import json
 import shlex
 import sys
 import time
@@ -11,13 +12,15 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import export_generator, load_checkpoint, load_generator
+from .classifier import CLASSIFIER_PATH, train_digit_classifier
 from .config import IMAGE_SIZES, PRESETS, TrainConfig, preset
-from .datasets import DATASETS
+from .datasets import DATASETS, load_dataset
 from .device import DEVICE_CHOICES, resolve_device
 from .errors import GanStudioError
 from .images import to_pil_grid
 from .latent import INTERPOLATIONS, latent_path, render, render_gif, sample_z
 from .losses import LOSSES
+from .quality import QUALITY_SAMPLES, QualityMeter
 from . import trainer as events
 
 
@@ -81,6 +84,20 @@ def build_parser():
     interp.add_argument("--seed-b", type=int, default=1)
     interp.add_argument("--out", type=Path, required=True, help="FILE.png (a strip) or FILE.gif (an animation)")
     interp.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+
+    score = commands.add_parser("score", help="the quality meter's figures for a checkpoint",
+                                description=f"Score {QUALITY_SAMPLES:,} samples against the real images of the "
+                                            "dataset the generator was trained on.")
+    score.add_argument("path", type=Path, help="run folder or checkpoint .safetensors")
+    score.add_argument("--seed", type=int, default=1)
+    score.add_argument("--json", type=Path, metavar="FILE", help="also write the figures to FILE")
+    score.add_argument("--data-dir", help="where the dataset lives (folder data, or a download cache)")
+    score.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+
+    classifier = commands.add_parser("train-classifier", help="rebuild the digit classifier of the quality meter")
+    classifier.add_argument("--out", type=Path, default=CLASSIFIER_PATH)
+    classifier.add_argument("--epochs", type=int, default=12)
+    classifier.add_argument("--seed", type=int, default=0)
     return parser
 
 
@@ -89,7 +106,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["python", "-m", "ganlib", *map(str, argv)])
     try:
-        return {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate}[args.command](args)
+        commands = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "score": cmd_score,
+                    "train-classifier": cmd_train_classifier}
+        return commands[args.command](args)
     except GanStudioError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -135,6 +154,8 @@ def cmd_train(args):
             bar.set_postfix_str(f"epoch {event.epoch:.1f}/{train_cfg.epochs} {event.images_per_second:,.0f} img/s "
                                 f"loss_D {last['loss_d']:.3f} loss_G {last['loss_g']:.3f} "
                                 f"D(x) {last['d_real']:.2f} D(G(z)) {last['d_fake']:.2f} left {event.eta_seconds:.0f}s")
+        elif isinstance(event, events.QualityScored):
+            tqdm.write(f"epoch {event.epoch:g}: {event.score.summary()}")
         elif isinstance(event, (events.Finished, events.Failed)):
             outcome["event"] = event
 
@@ -179,6 +200,30 @@ def cmd_interpolate(args):
     else:
         write_images(render(generator, latents), args.out, nrow=args.steps)
     print(f"wrote a {args.steps}-step {args.method} path to {args.out}")
+    return 0
+
+
+def cmd_score(args):
+    device = resolve_device(args.device)
+    generator, checkpoint = load_generator(args.path, device)
+    model_cfg, train_cfg = checkpoint.model_cfg, checkpoint.train_cfg
+    data = load_dataset(train_cfg.dataset, model_cfg.image_size, model_cfg.channels,
+                        args.data_dir if args.data_dir is not None else train_cfg.data_dir)
+    meter = QualityMeter.for_data(train_cfg.dataset, data.to(device), train_cfg.seed, device)
+    score = meter.score(render(generator, sample_z(QUALITY_SAMPLES, model_cfg.latent_dim, seed=args.seed, device=device)))
+    figures = score.as_dict()
+    for name, value in figures.items():
+        shown = " ".join(f"{share:.2f}" for share in value) if isinstance(value, list) else f"{value:.4g}"
+        print(f"{name:16} {shown}")
+    if args.json:
+        args.json.write_text(json.dumps({"checkpoint": str(args.path), "samples": QUALITY_SAMPLES, **figures}, indent=2))
+    return 0
+
+
+def cmd_train_classifier(args):
+    card = train_digit_classifier(args.out, epochs=args.epochs, seed=args.seed)
+    print(f"held-out accuracy {card['held_out_accuracy']:.1%} after {card['training_seconds']} s; "
+          f"wrote {Path(args.out).with_suffix('.safetensors')}")
     return 0
 
 

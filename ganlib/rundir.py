@@ -7,16 +7,19 @@ from .checkpoint import CHECKPOINT_NAME, atomic_write
 
 METRIC_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g", "grad_norm_d")
 CSV_COLUMNS = ("step", "epoch", *METRIC_NAMES, "seconds")
+QUALITY_COLUMNS = ("epoch", "step", "frechet", "real_frechet", "diversity", "kl_uniform", "confidence", "classes_covered",
+                   *(f"share_{digit}" for digit in range(10)))
 
 
 class RunDirectory:
-    """config.json, metrics.csv, grids/epoch_NNN.png, grid_final.png, checkpoint.safetensors + .json."""
+    """config.json, metrics.csv, quality.csv, grids/epoch_NNN.png, grid_final.png, checkpoint.safetensors + .json."""
 
     def __init__(self, path):
         self.path = Path(path)
         (self.path / "grids").mkdir(parents=True, exist_ok=True)
         self.config = self.path / "config.json"
         self.metrics = self.path / "metrics.csv"
+        self.quality = self.path / "quality.csv"
         self.checkpoint = self.path / f"{CHECKPOINT_NAME}.safetensors"
         self.final_grid = self.path / "grid_final.png"
 
@@ -36,6 +39,17 @@ class RunDirectory:
             if new_file:
                 writer.writeheader()
             writer.writerows(rows)
+
+    def append_quality(self, epoch, step, score):
+        """One row per epoch of the quality meter's figures (digit shares blank for non-digit data)."""
+        row = {"epoch": epoch, "step": step, **score.as_dict()}
+        row.update({f"share_{digit}": share for digit, share in enumerate(score.class_histogram or [])})
+        new_file = not self.quality.exists()
+        with open(self.quality, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=QUALITY_COLUMNS, extrasaction="ignore")
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
 
     def grid_path(self, epoch):
         return self.path / "grids" / f"epoch_{epoch:03d}.png"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import GanStudioError
-from .trainer import CheckpointSaved, Failed, Finished, GridSampled, Metrics, Started, Trainer
+from .trainer import CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer
 
 ACTIVE = ("queued", "starting", "running", "paused")
 
@@ -35,6 +35,7 @@ class Run:
     message: str = ""
     rows: list = field(default_factory=list)  # every step's metrics
     grids: list = field(default_factory=list)  # (epoch, step, PIL image, epoch_end)
+    quality: list = field(default_factory=list)  # QualityScored events, one per grid
     started: Started = None
     progress: Metrics = None  # the latest report (no rows kept here)
     finished_reason: str = ""
@@ -57,6 +58,8 @@ class Run:
                                     event.eta_seconds)
         elif isinstance(event, GridSampled):
             self.grids.append((event.epoch, event.step, event.image, event.epoch_end))
+        elif isinstance(event, QualityScored):
+            self.quality.append(event)
         elif isinstance(event, CheckpointSaved):
             self.checkpoint_path = event.path
         elif isinstance(event, Finished):

@@ -23,6 +23,7 @@ from .images import to_pil_grid
 from .latent import sample_z
 from .losses import get_loss, gradient_penalty
 from .models import build_models, calibrate_batchnorm
+from .quality import QUALITY_SAMPLES, QualityMeter, QualityScore
 from .rundir import METRIC_NAMES, RunDirectory
 
 GRID_SIZE = 64
@@ -57,6 +58,13 @@ class GridSampled:
     step: int
     image: Image
     epoch_end: bool
+
+
+@dataclass
+class QualityScored:
+    epoch: float  # fractional when a run ended mid-epoch
+    step: int
+    score: QualityScore
 
 
 @dataclass
@@ -111,12 +119,14 @@ class Trainer:
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), train_cfg.lr_d, betas=betas, fused=fused)
         self.rng = torch.Generator(self.device).manual_seed(train_cfg.seed)  # noise and GP mixing
         self.fixed_noise = sample_z(GRID_SIZE, model_cfg.latent_dim, seed=train_cfg.seed, device=self.device)
+        self.quality_noise = sample_z(QUALITY_SAMPLES, model_cfg.latent_dim, seed=train_cfg.seed + 1, device=self.device)
+        self.quality_meter = None  # built with the data, from its real images
         self.data, self.report_every = data, report_every
         self.on_event = on_event if on_event is not None else (lambda event: None)
         self.run_dir = RunDirectory(run_dir) if run_dir else None
         self.step = self.epoch = self.batch_in_epoch = 0
         self.elapsed = 0.0
-        self.last_metrics = {}
+        self.last_metrics, self.last_quality = {}, {}
         self.resumed_at_step = None
         self._step_lock = threading.Lock()
         self._running = threading.Event()  # cleared while paused
@@ -212,17 +222,21 @@ class Trainer:
     # --- sampling and checkpoints ------------------------------------------------------------------
 
     @torch.no_grad()
-    def sample_grid(self):
-        """A grid of the fixed noise batch, as the (averaged) generator draws it in eval mode with exact
-        BatchNorm statistics (see calibrate_batchnorm). Training never reads those statistics, so this
-        changes nothing in training; it is safe to call from another thread between steps."""
+    def draw(self, noise):
+        """What the (averaged) generator draws for `noise`, in eval mode with exact BatchNorm statistics (see
+        calibrate_batchnorm). Training never reads those statistics, so this changes nothing in training; it is
+        safe to call from another thread between steps. Returns float [B, C, H, W] in [-1, 1]."""
         with self._step_lock:
             self._calibrate()
             self.sample_generator.eval()
             with self.autocast():
-                images = self.sample_generator(self.fixed_noise)
+                images = torch.cat([self.sample_generator(chunk) for chunk in noise.split(500)]).float()
             self.sample_generator.train()
-        return to_pil_grid(images)
+        return images
+
+    def sample_grid(self):
+        """A grid of the fixed noise batch: the same 64 latents every epoch, so grids compare."""
+        return to_pil_grid(self.draw(self.fixed_noise))
 
     def real_grid(self, n=GRID_SIZE):
         """A grid of real training images, to show beside the fakes (None until the data is loaded)."""
@@ -243,7 +257,8 @@ class Trainer:
             progress = {"epoch": self.epoch, "step": self.step, "batch_in_epoch": self.batch_in_epoch,
                         "elapsed_seconds": round(self.elapsed, 3), "device": self.device.type,
                         "hardware": describe_device(self.device),
-                        "precision": str(self.amp_dtype or torch.float32).replace("torch.", "")}
+                        "precision": str(self.amp_dtype or torch.float32).replace("torch.", ""),
+                        "quality": self.last_quality}
             modules = {"generator": self.sample_generator, "discriminator": self.discriminator}
             if self.sample_generator is not self.generator:
                 modules["generator_train"] = self.generator
@@ -265,6 +280,7 @@ class Trainer:
         card = checkpoint.card
         self.step, self.epoch, self.batch_in_epoch = card["step"], card["epoch"], card["batch_in_epoch"]
         self.elapsed, self.last_metrics = card.get("elapsed_seconds", 0.0), card.get("metrics", {})
+        self.last_quality = card.get("quality", {})
         self.resumed_at_step = self.step
 
     # --- the loop ----------------------------------------------------------------------------------
@@ -286,8 +302,9 @@ class Trainer:
             self.on_event(Failed(f"unexpected error at step {self.step}: {error}", self.step))
             return "failed"
         if reason != "completed":  # a completed run saved at its last epoch end
-            if self.batch_in_epoch:  # ended mid-epoch: the final grid shows where it stopped
+            if self.batch_in_epoch:  # ended mid-epoch: the final grid and score show where it stopped
                 self._emit_grid(epoch_end=False)
+                self._score_quality()
             self._checkpoint()
         self.on_event(Finished(reason, self.step, self.epoch))
         return reason
@@ -297,6 +314,7 @@ class Trainer:
         if self.data is None:
             self.data = load_dataset(cfg.dataset, self.model_cfg.image_size, self.model_cfg.channels, cfg.data_dir)
             self.data.to(self.device)
+        self.quality_meter = QualityMeter.for_data(cfg.dataset, self.data, cfg.seed, self.device)
         n = len(self.data)
         steps_per_epoch = n // cfg.batch_size
         if steps_per_epoch == 0:
@@ -338,6 +356,7 @@ class Trainer:
             self.epoch += 1
             self.batch_in_epoch = 0
             self._emit_grid(epoch_end=True)
+            self._score_quality()
             self._checkpoint()
             # sampling and saving are neither training time nor part of the next img/s window
             pending, window_start, window_steps = [], time.perf_counter(), 0
@@ -382,6 +401,14 @@ class Trainer:
         if self.run_dir:
             self.run_dir.save_grid(image, self.epoch if epoch_end else None)
         self.on_event(GridSampled(self.epoch, self.step, image, epoch_end))
+
+    def _score_quality(self):
+        score = self.quality_meter.score(self.draw(self.quality_noise))
+        epoch = round(self.epoch + self.batch_in_epoch / (len(self.data) // self.cfg.batch_size), 3)
+        self.last_quality = {"epoch": epoch, **score.as_dict()}
+        if self.run_dir:
+            self.run_dir.append_quality(epoch, self.step, score)
+        self.on_event(QualityScored(epoch, self.step, score))
 
     def _checkpoint(self):
         if not self.run_dir:

@@ -19,6 +19,10 @@ from ganlib.trainer import Trainer
 
 PRESETS = {"DCGAN (recommended)": "dcgan", "Original MLP GAN (notebook)": "mlp"}
 DEFAULT_SECONDS = 60
+QUALITY = ("The quality meter scores 1,000 samples every epoch. For digits, a classifier trained on the "
+           "MNIST sample says which digits G draws: even bars mean every digit is drawn; one tall bar is mode "
+           "collapse. The Fréchet distance compares sample features with real ones; the dotted line is where "
+           "real images land.")
 HEALTHY = ("Healthy: D(x) stays above D(G(z)) but neither pins to 1 or 0 — the two networks keep each other "
            "busy. D(x) → 1 with D(G(z)) → 0 means D has won and G has stopped learning.")
 
@@ -158,7 +162,7 @@ def live_view():
         score_col.plotly_chart(charts.score_chart(run.rows, probabilities), key="train_score_chart")
         score_col.caption(HEALTHY)
         grad_col.plotly_chart(charts.gradient_chart(run.rows), key="train_grad_chart")
-    grids_view(run)
+    quality_view(run, grids_view(run))
     if not run.active:
         results_view(run)
     if st.session_state.get("train_was_active") and not run.active:
@@ -168,7 +172,9 @@ def live_view():
 
 
 def grids_view(run):
+    """The sample grid of the epoch chosen on the scrub slider, beside real images; returns the grid's step."""
     grids = list(run.grids)
+    shown_step = None
     fake_col, real_col = st.columns(2)
     if grids:
         latest = len(grids) - 1
@@ -185,12 +191,34 @@ def grids_view(run):
         epoch, step, image, _ = grids[index]
         fake_col.image(image, caption=f"Generated from the fixed noise · epoch {epoch}, step {step:,}",
                        width="stretch")
+        shown_step = step
     elif run.active:
         fake_col.info("The first sample grid appears at the end of the first epoch.")
     if run.trainer is not None and run.trainer.data is not None:
         real = real_grid(run)
         if real is not None:
             real_col.image(real, caption="Real training images", width="stretch")
+    return shown_step
+
+
+def quality_view(run, grid_step):
+    """The quality meter: Fréchet per epoch, and the class histogram of the grid shown above."""
+    scored = list(run.quality)
+    if not scored:
+        return
+    shown = next((event for event in scored if event.step == grid_step), scored[-1])
+    st.markdown(f"**Quality meter** · epoch {shown.epoch:g}: {shown.score.summary()}")
+    trend_col, detail_col = st.columns(2)
+    trend_col.plotly_chart(charts.quality_chart(scored), key="train_quality_chart")
+    if shown.score.class_histogram is not None:
+        detail_col.plotly_chart(charts.class_histogram_chart(shown.score.class_histogram,
+                                                             f"Which digits G draws · epoch {shown.epoch:g}"),
+                                key="train_histogram_chart")
+    else:
+        detail_col.plotly_chart(charts.line_chart([{"step": e.epoch, "diversity": e.score.diversity} for e in scored],
+                                                  [("diversity", "samples ÷ real")], "Diversity (1 = as varied as "
+                                                  "the real images)", "diversity"), key="train_diversity_chart")
+    st.caption(QUALITY)
 
 
 def real_grid(run):
@@ -220,6 +248,9 @@ def results_view(run):
                               weights.with_suffix(".json").name, key="train_dl_card")
     files_col.download_button("Metrics (.csv)", (run_dir / "metrics.csv").read_bytes(), "metrics.csv",
                               key="train_dl_metrics")
+    if (run_dir / "quality.csv").exists():
+        files_col.download_button("Quality meter (.csv)", (run_dir / "quality.csv").read_bytes(), "quality.csv",
+                                  key="train_dl_quality")
     if (run_dir / "grid_final.png").exists():
         files_col.download_button("Final grid (.png)", (run_dir / "grid_final.png").read_bytes(), "grid.png",
                                   key="train_dl_grid")

@@ -120,15 +120,17 @@ def test_start_training_runs_and_shows_grids_charts_and_downloads(tmp_path, monk
     assert wait_for(app, lambda a: any("finished" in m.value for m in a.markdown))
     status = next(m.value for m in app.markdown if "finished" in m.value)
     assert "Epoch 2/2" in status and "step 78" in status
-    assert len(app.get("plotly_chart")) == 3
+    assert len(app.get("plotly_chart")) == 5  # losses, scores, gradients, Fréchet per epoch, digit histogram
     assert len(app.get("image")) == 3  # the epoch grid, the real batch beside it, the timelapse
+    assert any(m.value.startswith("**Quality meter** · epoch 2: digits ") for m in app.markdown)
     scrubber = app.select_slider(key="train_scrub")
     assert scrubber.value == 1  # follows the newest grid
     scrubber.set_value(0).run()
     assert app.get("image")[0].proto.imgs[0].caption.endswith("epoch 1, step 39")
+    assert any(m.value.startswith("**Quality meter** · epoch 1: digits ") for m in app.markdown)
     labels = [d.proto.label for d in app.get("download_button")]
-    assert labels == ["Checkpoint (.safetensors)", "Checkpoint card (.json)", "Metrics (.csv)", "Final grid (.png)",
-                      "Timelapse (.gif)"]
+    assert labels == ["Checkpoint (.safetensors)", "Checkpoint card (.json)", "Metrics (.csv)", "Quality meter (.csv)",
+                      "Final grid (.png)", "Timelapse (.gif)"]
     app.text_input(key="train_save_name").input("Tiny Digits!").run()
     button(app, "Save to checkpoints").click().run()
     assert any("Saved as tiny-digits.safetensors" in s.value for s in app.success)

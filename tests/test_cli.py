@@ -84,3 +84,12 @@ def test_failed_run_exits_nonzero_with_its_reason(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == f"error: no images found in {tmp_path} " \
         "(looked for .bmp, .gif, .jpeg, .jpg, .png, .tif, .tiff, .webp)"
+
+
+def test_score_prints_the_quality_figures_and_writes_them_as_json(run_dir, tmp_path, capsys):
+    assert main(["score", str(run_dir), "--json", str(tmp_path / "score.json"), "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    figures = json.loads((tmp_path / "score.json").read_text())
+    assert figures["samples"] == 1000 and len(figures["class_histogram"]) == 10
+    assert f"{figures['frechet']:.4g}" in printed and "classes_covered" in printed
+    assert main(["score", str(tmp_path / "missing")]) == 2

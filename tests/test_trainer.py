@@ -10,7 +10,7 @@ from ganlib.config import ModelConfig, TrainConfig
 from ganlib.datasets import TensorImages
 from ganlib.errors import ConfigError
 from ganlib.latent import render, sample_z
-from ganlib.trainer import Failed, Finished, GridSampled, Metrics, Started, Trainer
+from ganlib.trainer import Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer
 
 
 def test_a_short_run_reports_every_event_and_writes_its_files(tmp_path, small_digits, tiny_configs, collect):
@@ -27,6 +27,13 @@ def test_a_short_run_reports_every_event_and_writes_its_files(tmp_path, small_di
     assert (tmp_path / "grids" / "epoch_002.png").exists() and (tmp_path / "grid_final.png").exists()
     assert load_checkpoint(tmp_path).card["step"] == 20
     assert collect.of(GridSampled)[0].image.size == (8 * 30 + 2, 8 * 30 + 2)  # 64 samples of 28 px, padded
+    scores = collect.of(QualityScored)
+    assert [(s.epoch, s.step) for s in scores] == [(1, 10), (2, 20)]
+    assert len(scores[-1].score.class_histogram) == 10 and scores[-1].score.frechet > 0
+    with open(tmp_path / "quality.csv") as f:
+        quality = list(csv.DictReader(f))
+    assert [row["epoch"] for row in quality] == ["1.0", "2.0"] and float(quality[1]["frechet"]) > 0
+    assert load_checkpoint(tmp_path).card["quality"]["frechet"] == pytest.approx(scores[-1].score.frechet)
 
 
 def run_rows(model, train, data, **kwargs):
@@ -116,14 +123,15 @@ def test_time_limit_stops_the_run(small_digits, tiny_configs, collect):
 
 
 class PoisonedDigits(TensorImages):
-    """Real digits whose second epoch turns into NaNs at its third batch, as a broken pipeline would."""
+    """Real digits whose second epoch turns into NaNs at its third batch, as a broken pipeline would.
+    (The first pass over the data is the quality meter reading its real reference images.)"""
 
     def batches(self, order, batch_size):
         for index, batch in enumerate(super().batches(order, batch_size)):
-            yield batch.fill_(float("nan")) if self.poisoned and index == 2 else batch
-        self.poisoned = True
+            yield batch.fill_(float("nan")) if self.passes == 2 and index == 2 else batch
+        self.passes += 1
 
-    poisoned = False
+    passes = 0
 
 
 def test_divergence_stops_with_a_plain_reason_and_keeps_the_last_good_checkpoint(tmp_path, small_digits,
@@ -181,3 +189,8 @@ def test_a_short_real_run_learns_to_draw_digits(digits, collect):
     assert len(rows) == 150
     late_fooled = np.mean([r["d_fake"] for r in rows[-30:]])
     assert 0.02 < late_fooled < 0.9  # G still fools D some of the time: the game is alive, not won
+    untrained = trainer.quality_meter.score(render(Trainer(ModelConfig(), TrainConfig(device="cpu", seed=1))
+                                                   .sample_generator.eval(), z))
+    learned = collect.of(QualityScored)[-1].score  # scored where the run stopped
+    # measured: Fréchet 2,129 → 609, one digit → 9 of 10 covered, KL from uniform 2.30 → 0.25
+    assert learned.frechet < untrained.frechet / 3 and learned.classes_covered >= 8 and learned.kl_uniform < 0.5

@@ -1,0 +1,79 @@
+import math
+
+import pytest
+import torch
+
+from ganlib.classifier import held_out_accuracy, held_out_split, load_digit_classifier, train_digit_classifier
+from ganlib.datasets import TensorImages, to_unit_range
+from ganlib.quality import QualityMeter, frechet_distance, gaussian_stats, kl_from_uniform
+
+
+@pytest.fixture(scope="module")
+def digit_meter(digits):
+    return QualityMeter.for_data("mnist-sample", digits)
+
+
+def unit_images(data, index):
+    return to_unit_range(data.images[index])
+
+
+def mixed_digits(data, n=300):
+    """n real digits of all classes (the sample is sorted by class)."""
+    return unit_images(data, torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:n])
+
+
+def test_the_shipped_classifier_reads_held_out_digits(digits):
+    _, held_out = held_out_split(digits.labels)
+    assert len(held_out) == 500 and torch.bincount(digits.labels[held_out]).tolist() == [50] * 10
+    accuracy = held_out_accuracy(load_digit_classifier(), unit_images(digits, held_out), digits.labels[held_out])
+    assert accuracy >= 0.95
+
+
+def test_frechet_distance_is_zero_for_equal_statistics_and_the_mean_gap_squared_for_a_shift():
+    features = torch.randn(2000, 8, generator=torch.Generator().manual_seed(0))
+    assert frechet_distance(gaussian_stats(features), gaussian_stats(features)) == pytest.approx(0, abs=1e-6)
+    shift = torch.tensor([3.0, 4.0] + [0.0] * 6)
+    assert frechet_distance(gaussian_stats(features), gaussian_stats(features + shift)) == pytest.approx(25, rel=1e-6)
+
+
+def test_kl_from_uniform_spans_zero_to_log_of_the_class_count():
+    assert kl_from_uniform([0.1] * 10) == pytest.approx(0)
+    assert kl_from_uniform([1.0] + [0.0] * 9) == pytest.approx(math.log(10))
+
+
+def test_real_digits_score_as_even_confident_and_close(digit_meter, digits):
+    _, held_out = held_out_split(digits.labels)
+    score = digit_meter.score(unit_images(digits, held_out))
+    assert score.classes_covered == 10 and score.kl_uniform < 0.05 and score.confidence > 0.9
+    assert score.frechet < 10 and 0.9 < score.diversity < 1.1
+    assert sum(score.class_histogram) == pytest.approx(1, abs=1e-3)
+
+
+def test_a_collapsed_generator_scores_as_one_digit(digit_meter, digits):
+    ones = torch.nonzero(digits.labels == 1).flatten()[:300]
+    score = digit_meter.score(unit_images(digits, ones))
+    assert score.classes_covered == 1 and score.class_histogram[1] > 0.9 and score.kl_uniform > 2.0
+    assert score.frechet > 10 * digit_meter.score(mixed_digits(digits)).frechet
+
+
+def test_noise_scores_far_worse_than_digits(digit_meter, digits):
+    noise = torch.rand(300, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    assert digit_meter.score(noise).frechet > 100 * digit_meter.score(mixed_digits(digits)).frechet
+
+
+def test_other_data_is_scored_in_random_features_with_diversity(digits):
+    colour = TensorImages(digits.images[::8].expand(-1, 3, -1, -1).contiguous())
+    meter = QualityMeter.for_data("folder", colour)
+    real, copies = to_unit_range(colour.images[:300]), to_unit_range(colour.images[:1].expand(300, -1, -1, -1))
+    assert meter.score(real).class_histogram is None and 0.8 < meter.score(real).diversity < 1.2
+    assert meter.score(copies).diversity == pytest.approx(0, abs=1e-6)  # one image 300 times: collapsed
+    assert meter.score(copies).frechet > meter.score(real).frechet
+
+
+def test_the_classifier_rebuilds_from_one_call(tmp_path, digits):
+    card = train_digit_classifier(tmp_path / "digits", epochs=1, log=lambda line: None)
+    assert card["held_out_accuracy"] > 0.8 and (tmp_path / "digits.json").exists()
+    _, held_out = held_out_split(digits.labels)
+    rebuilt = load_digit_classifier(tmp_path / "digits.safetensors")
+    assert held_out_accuracy(rebuilt, unit_images(digits, held_out), digits.labels[held_out]) == pytest.approx(
+        card["held_out_accuracy"], abs=1e-4)
