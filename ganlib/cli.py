@@ -1,4 +1,4 @@
-"""The command line: `python -m ganlib train|sample|interpolate|score|train-classifier`, a thin front over the library.
+"""The command line: `python -m ganlib train|sample|interpolate|score|bench|train-classifier`, a thin front over the library.
 
 Bad input prints one line and exits 2; a run that fails (diverged, no network) prints its reason and exits 1.
 """
@@ -11,11 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .bench import CASES, run_bench
 from .checkpoint import export_generator, load_checkpoint, load_generator
 from .classifier import CLASSIFIER_PATH, train_digit_classifier
 from .config import IMAGE_SIZES, PRESETS, TrainConfig, preset
 from .datasets import DATASETS, load_dataset
 from .device import DEVICE_CHOICES, resolve_device
+from .distributed import leave_process_group
 from .errors import GanStudioError
 from .images import to_pil_grid
 from .latent import INTERPOLATIONS, latent_path, render, render_gif, sample_z
@@ -94,6 +96,17 @@ def build_parser():
     score.add_argument("--data-dir", help="where the dataset lives (folder data, or a download cache)")
     score.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
 
+    bench = commands.add_parser("bench", help="time the trainer against the DCGAN example's loop",
+                                description="Time the project's trainer and the reference loop on the same "
+                                            "device, networks, images and batch size.")
+    bench.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
+    bench.add_argument("--steps", type=int, default=20, help="timed steps per loop")
+    bench.add_argument("--warmup", type=int, default=3, help="untimed steps first")
+    bench.add_argument("--quality", action="store_true",
+                       help="also score both generators with the quality meter after the same number of steps")
+    bench.add_argument("--json", type=Path, metavar="FILE", default=Path("bench.json"))
+    bench.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+
     classifier = commands.add_parser("train-classifier", help="rebuild the digit classifier of the quality meter")
     classifier.add_argument("--out", type=Path, default=CLASSIFIER_PATH)
     classifier.add_argument("--epochs", type=int, default=12)
@@ -106,7 +119,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["python", "-m", "ganlib", *map(str, argv)])
     try:
-        commands = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "score": cmd_score,
+        commands = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "score": cmd_score, "bench": cmd_bench,
                     "train-classifier": cmd_train_classifier}
         return commands[args.command](args)
     except GanStudioError as error:
@@ -144,8 +157,13 @@ def cmd_train(args):
 
     def on_event(event):
         nonlocal bar
+        if isinstance(event, (events.Finished, events.Failed)):
+            outcome["event"] = event
+        if trainer.rank:  # under torchrun, rank 0 alone reports
+            return
         if isinstance(event, events.Started):
-            print(f"{event.dataset_size:,} images ({event.skipped_images} skipped) on {event.device}, "
+            processes = f" × {trainer.world_size} processes" if trainer.world_size > 1 else ""
+            print(f"{event.dataset_size:,} images ({event.skipped_images} skipped) on {event.device}{processes}, "
                   f"{event.precision}; {event.steps_per_epoch} steps/epoch → {out}", file=sys.stderr)
             bar = tqdm(total=event.total_steps, initial=trainer.step, unit="step", dynamic_ncols=True)
         elif isinstance(event, events.Metrics):
@@ -156,18 +174,21 @@ def cmd_train(args):
                                 f"D(x) {last['d_real']:.2f} D(G(z)) {last['d_fake']:.2f} left {event.eta_seconds:.0f}s")
         elif isinstance(event, events.QualityScored):
             tqdm.write(f"epoch {event.epoch:g}: {event.score.summary()}")
-        elif isinstance(event, (events.Finished, events.Failed)):
-            outcome["event"] = event
 
     trainer = events.Trainer(model_cfg, train_cfg, run_dir=out, on_event=on_event, resume=checkpoint)
-    trainer.run()
+    try:
+        trainer.run()
+    finally:
+        leave_process_group()
     if bar:
         bar.close()
     event = outcome["event"]
     if isinstance(event, events.Failed):
         print(f"error: {event.message}", file=sys.stderr)
         return 1
-    images_per_second = event.step * train_cfg.batch_size / max(trainer.elapsed, 1e-9)
+    if trainer.rank:
+        return 0
+    images_per_second = event.step * train_cfg.batch_size * trainer.world_size / max(trainer.elapsed, 1e-9)
     print(f"{event.reason}: {event.epoch} epochs, {event.step} steps in {trainer.elapsed:.1f} s "
           f"({images_per_second:,.0f} img/s); run folder {out}")
     if args.export:
@@ -217,6 +238,14 @@ def cmd_score(args):
         print(f"{name:16} {shown}")
     if args.json:
         args.json.write_text(json.dumps({"checkpoint": str(args.path), "samples": QUALITY_SAMPLES, **figures}, indent=2))
+    return 0
+
+
+def cmd_bench(args):
+    results = run_bench(args.cases, steps=args.steps, warmup=args.warmup, device=args.device, quality=args.quality)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2))
+    print(f"wrote {args.json}")
     return 0
 
 

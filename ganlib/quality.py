@@ -113,7 +113,7 @@ class QualityMeter:
         count = min(len(data), REAL_REFERENCE_IMAGES)
         others = order[count:count + QUALITY_SAMPLES]
         others = others if len(others) >= 2 else order[:QUALITY_SAMPLES]
-        load = lambda index: torch.cat(list(data.batches(index, min(len(index), 500))))
+        load = lambda index: torch.cat([next(data.batches(chunk, len(chunk))) for chunk in index.split(500)])
         return cls(dataset_name, load(order[:count]), device, yardstick_images=load(others))
 
     @torch.no_grad()

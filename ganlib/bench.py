@@ -1,0 +1,239 @@
+"""`python -m ganlib bench`: the project's trainer against the loop everyone starts from, side by side.
+
+Same device, same networks, same images, same batch size. The reference loop is written as the PyTorch
+DCGAN example and the original notebooks write it: an ImageFolder with per-image transforms behind a
+DataLoader with worker processes, BCE on sigmoid probabilities, D's weight gradients computed in the G
+step, and a host sync for every logged number every step. Achieved FLOP/s are counted from layer shapes
+and set against the device's measured peak (a large matrix product).
+"""
+import itertools
+import platform
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from .config import preset
+from .datasets import SAMPLE_PATH, load_dataset
+from .errors import ConfigError
+from .device import autocast_dtype, describe_device, resolve_device
+from .latent import render, sample_z
+from .models import build_models, calibrate_batchnorm
+from .quality import QUALITY_SAMPLES, QualityMeter
+from .trainer import Metrics, Trainer
+
+# name → (preset, overrides): the notebooks' MLP GAN, the recommended DCGAN, and the DCGAN example's 64×64×3.
+CASES = {
+    "mlp28": ("mlp", {}),
+    "dcgan28": ("dcgan", {}),
+    "dcgan64": ("dcgan", {"image_size": 64, "channels": 3, "g_width": 64, "d_width": 64}),
+}
+BATCH_SIZE = 64
+
+
+def write_digit_folder(folder, count=5000):
+    """The shipped MNIST sample as PNG files in folder/digits/, the layout ImageFolder reads; returns folder."""
+    target = Path(folder) / "digits"
+    target.mkdir(parents=True, exist_ok=True)
+    with np.load(SAMPLE_PATH) as npz:
+        for index, image in enumerate(npz["images"][:count]):
+            Image.fromarray(image).save(target / f"{index:05d}.png")
+    return Path(folder)
+
+
+# --- counting work -----------------------------------------------------------------------------------
+
+def forward_flops(module, example):
+    """FLOPs (2 per multiply-add) of one forward pass through the Linear and convolution layers."""
+    macs = 0
+
+    def count(layer, inputs, output):
+        nonlocal macs
+        if isinstance(layer, nn.Linear):
+            macs += output.numel() * layer.in_features
+        elif isinstance(layer, nn.ConvTranspose2d):  # every input pixel scatters into a k×k patch of each output
+            macs += inputs[0].numel() * layer.out_channels // layer.groups * layer.kernel_size[0] * layer.kernel_size[1]
+        elif isinstance(layer, nn.Conv2d):
+            macs += output.numel() * layer.in_channels // layer.groups * layer.kernel_size[0] * layer.kernel_size[1]
+
+    layers = [m for m in module.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))]
+    hooks = [layer.register_forward_hook(count) for layer in layers]
+    try:
+        with torch.no_grad():
+            module.eval()(example)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return 2 * macs
+
+
+def step_flops_per_image(model_cfg):
+    """(reference, trainer) FLOPs per image of one training step; a backward pass costs two forwards.
+
+    Reference: G fwd+bwd, D fwd+bwd on real and on fake, then D fwd+bwd again for G's loss = 3G + 9D.
+    Trainer: the same, except the G step skips D's weight gradients (only its input gradient) = 3G + 8D.
+    """
+    generator, discriminator = build_models(model_cfg)
+    z = torch.zeros(2, model_cfg.latent_dim)
+    g = forward_flops(generator, z) / 2
+    d = forward_flops(discriminator, generator(z)) / 2
+    return 3 * g + 9 * d, 3 * g + 8 * d
+
+
+def peak_flops(device, dtype, size=None, repeats=5):
+    """FLOP/s of a large square matrix product on `device` in `dtype`: the practical ceiling."""
+    size = size or (8192 if device.type == "cuda" else 2048)
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    a @ b  # warm up
+    synchronize(device)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    synchronize(device)
+    return 2 * size ** 3 * repeats / (time.perf_counter() - started)
+
+
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+# --- the two loops -----------------------------------------------------------------------------------
+
+def reference_loop(model_cfg, train_cfg, folder, steps, warmup, device):
+    """(img/s over `steps` steps after `warmup`, generator): the DCGAN example's loop, as it writes it."""
+    import torchvision.datasets as dset
+    import torchvision.transforms as transforms
+
+    size, channels = model_cfg.image_size, model_cfg.channels
+    dataset = dset.ImageFolder(str(folder), transform=transforms.Compose(
+        ([transforms.Grayscale(1)] if channels == 1 else []) +
+        [transforms.Resize(size), transforms.CenterCrop(size), transforms.ToTensor(),
+         transforms.Normalize((0.5,) * channels, (0.5,) * channels)]))
+    dataloader = torch.utils.data.DataLoader(dataset, batch_size=BATCH_SIZE, shuffle=True, num_workers=2,
+                                             drop_last=True)
+    torch.manual_seed(train_cfg.seed)
+    netG, netD = (network.to(device) for network in build_models(model_cfg))
+    criterion = nn.BCELoss()
+    optimizerD = torch.optim.Adam(netD.parameters(), lr=train_cfg.lr_d, betas=(train_cfg.beta1, 0.999))
+    optimizerG = torch.optim.Adam(netG.parameters(), lr=train_cfg.lr_g, betas=(train_cfg.beta1, 0.999))
+    log = []
+    batches = itertools.chain.from_iterable(itertools.repeat(dataloader))
+    for i, (data, _) in enumerate(itertools.islice(batches, warmup + steps)):
+        if i == warmup:
+            synchronize(device)
+            started = time.perf_counter()
+        # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
+        netD.zero_grad()
+        real = data.to(device)
+        label = torch.full((real.size(0),), 1.0, device=device)
+        output = torch.sigmoid(netD(real))
+        errD_real = criterion(output, label)
+        errD_real.backward()
+        D_x = output.mean().item()
+        noise = torch.randn(real.size(0), model_cfg.latent_dim, device=device)
+        fake = netG(noise)
+        label.fill_(0.0)
+        output = torch.sigmoid(netD(fake.detach()))
+        errD_fake = criterion(output, label)
+        errD_fake.backward()
+        D_G_z1 = output.mean().item()
+        errD = errD_real + errD_fake
+        optimizerD.step()
+        # (2) Update G network: maximize log(D(G(z)))
+        netG.zero_grad()
+        label.fill_(1.0)
+        output = torch.sigmoid(netD(fake))
+        errG = criterion(output, label)
+        errG.backward()
+        D_G_z2 = output.mean().item()
+        optimizerG.step()
+        log.append((errD.item(), errG.item(), D_x, D_G_z1, D_G_z2))
+    synchronize(device)
+    return steps * BATCH_SIZE / (time.perf_counter() - started), netG
+
+
+def trainer_loop(model_cfg, train_cfg, data, steps, warmup):
+    """(img/s over `steps` steps after `warmup`, the generator grids show): the project's Trainer."""
+    marks = {}
+
+    def on_event(event):
+        if isinstance(event, Metrics) and event.step == warmup:
+            marks["warm"] = event.elapsed
+
+    trainer = Trainer(model_cfg, replace(train_cfg, max_steps=warmup + steps), data=data, on_event=on_event,
+                      report_every=warmup)
+    trainer.run()  # with no run folder it writes nothing; its last report syncs the device
+    return steps * BATCH_SIZE / (trainer.elapsed - marks["warm"]), trainer.sample_generator
+
+
+def quality_of(generator, meter, model_cfg, device):
+    """The quality meter's figures for a generator, sampled in eval mode with calibrated BatchNorm."""
+    calibrate_batchnorm(generator, model_cfg.latent_dim, device, torch.Generator(device).manual_seed(0))
+    figures = meter.score(render(generator.eval(), sample_z(QUALITY_SAMPLES, model_cfg.latent_dim, seed=1)))
+    return {"frechet": round(figures.frechet, 2), "classes_covered": figures.classes_covered,
+            "confidence": round(figures.confidence, 3)}
+
+
+# --- the benchmark -----------------------------------------------------------------------------------
+
+def run_bench(case_names, *, steps=20, warmup=3, device="auto", quality=False, log=print):
+    """Time both loops for each case; returns a JSON-ready dict (and logs a line per finding)."""
+    if warmup < 1 or steps < 1:
+        raise ConfigError("--steps and --warmup must be at least 1")
+    device = resolve_device(device)
+    peaks = {"fp32": peak_flops(device, torch.float32)}
+    if autocast_dtype(device, "auto") == torch.bfloat16:
+        peaks["bf16"] = peak_flops(device, torch.bfloat16)
+    log(f"{describe_device(device)}: matrix-product peak " +
+        ", ".join(f"{name} {flops / 1e9:,.0f} GFLOP/s" for name, flops in peaks.items()))
+    results = {"device": device.type, "hardware": describe_device(device), "machine": platform.machine(),
+               "torch": torch.__version__, "batch_size": BATCH_SIZE, "steps": steps, "warmup": warmup,
+               "peak_gflops": {name: round(flops / 1e9, 1) for name, flops in peaks.items()}, "cases": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_digit_folder(tmp)
+        for name in case_names:
+            family, overrides = CASES[name]
+            model_cfg, train_cfg = preset(family, dataset="folder", data_dir=str(folder), batch_size=BATCH_SIZE,
+                                          device=device.type, **overrides)
+            data = load_dataset("folder", model_cfg.image_size, model_cfg.channels, str(folder)).to(device)
+            reference_flops, trainer_flops = step_flops_per_image(model_cfg)
+            reference_speed, reference_generator = reference_loop(model_cfg, train_cfg, folder, steps, warmup, device)
+            trainer_speed, trainer_generator = trainer_loop(model_cfg, train_cfg, data, steps, warmup)
+            trainer_precision = "bf16" if autocast_dtype(device, train_cfg.precision) == torch.bfloat16 else "fp32"
+            case = {
+                "case": name, "model": model_cfg.family, "image": f"{model_cfg.image_size}x{model_cfg.image_size}x"
+                f"{model_cfg.channels}", "widths": [model_cfg.g_width, model_cfg.d_width],
+                "reference_img_s": round(reference_speed, 1), "trainer_img_s": round(trainer_speed, 1),
+                "speedup": round(trainer_speed / reference_speed, 2),
+                "gflop_per_image": {"reference": round(reference_flops / 1e9, 4), "trainer": round(trainer_flops / 1e9, 4)},
+                "reference_gflops": round(reference_speed * reference_flops / 1e9, 1),
+                "trainer_gflops": round(trainer_speed * trainer_flops / 1e9, 1),
+                "trainer_precision": trainer_precision,
+            }
+            case["reference_utilization"] = round(case["reference_gflops"] / results["peak_gflops"]["fp32"], 3)
+            case["trainer_utilization"] = round(case["trainer_gflops"] / results["peak_gflops"][trainer_precision], 3)
+            if quality:
+                meter = QualityMeter.for_data("mnist-sample", data, device=device)
+                case["reference_quality"] = quality_of(reference_generator, meter, model_cfg, device)
+                case["trainer_quality"] = quality_of(trainer_generator, meter, model_cfg, device)
+            log(format_case(case))
+            results["cases"].append(case)
+    return results
+
+
+def format_case(case):
+    line = (f"{case['case']:8} {case['image']:9} reference {case['reference_img_s']:8,.1f} img/s "
+            f"({case['reference_gflops']:6,.1f} GFLOP/s, {case['reference_utilization']:.0%} of fp32 peak) · "
+            f"trainer {case['trainer_img_s']:8,.1f} img/s ({case['trainer_gflops']:6,.1f} GFLOP/s, "
+            f"{case['trainer_utilization']:.0%} of {case['trainer_precision']} peak) · {case['speedup']:.2f}×")
+    if "trainer_quality" in case:
+        line += (f" · Fréchet after the same steps: reference {case['reference_quality']['frechet']}, "
+                 f"trainer {case['trainer_quality']['frechet']}")
+    return line
