@@ -150,7 +150,7 @@ class Trainer:
         self.step = self.epoch = self.batch_in_epoch = self.steps_per_epoch = 0
         self.elapsed = 0.0
         self.last_metrics, self.last_quality = {}, {}
-        self.resumed_at_step = None
+        self.resumed_at_step = self._calibrated_at_step = None
         self._step_lock = threading.Lock()
         self._running = threading.Event()  # cleared while paused
         self._running.set()
@@ -271,8 +271,12 @@ class Trainer:
         return to_pil_grid(next(self.data.batches(order, min(n, len(order)))))
 
     def _calibrate(self):
+        """Exact BatchNorm statistics for the current weights, once per step however many draws ask for them."""
+        if self._calibrated_at_step == self.step:
+            return
         rng = torch.Generator(self.device).manual_seed(self.cfg.seed + self.step)
         calibrate_batchnorm(self.sample_generator, self.model_cfg.latent_dim, self.device, rng)
+        self._calibrated_at_step = self.step
 
     def save(self, path):
         """A full checkpoint (weights, optimizers, RNG, position in the data) that resumes exactly."""

@@ -13,6 +13,7 @@ from ganlib.errors import GanStudioError
 from ganlib.images import to_pil_grid
 from ganlib.latent import latent_path, move_along, principal_directions, render, render_gif, sample_z
 from ganlib.nearest import nearest_images, typical_real_distance
+from ganlib.quality import QualityScore
 
 SOURCES = ("Shipped and saved", "This session's runs", "Upload")
 GRID_SIZE = 24
@@ -94,7 +95,8 @@ def describe(checkpoint):
     minutes = card.get("elapsed_seconds", 0) / 60
     return (f"{model.family.upper()} · {model.image_size}×{model.image_size}×{model.channels} · latent "
             f"{model.latent_dim} · trained on {train.dataset} for {card.get('step', 0):,} steps "
-            f"({minutes:.1f} min on {card.get('hardware', card.get('device', '?'))})")
+            f"({minutes:.1f} min on {card.get('hardware', card.get('device', '?'))})" +
+            (f" · quality meter: {QualityScore.from_dict(card['quality']).summary()}" if card.get("quality") else ""))
 
 
 # ---- the four views ------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ def test_presets_fill_in_the_notebook_settings():
     app.sidebar.selectbox(key="train_preset").select("Original MLP GAN (notebook)").run()
     assert app.sidebar.selectbox(key="train_family").value == "mlp"
     assert app.sidebar.number_input(key="train_lr_g").value == pytest.approx(2e-4)
+    assert app.sidebar.number_input(key="train_lr_d").value == pytest.approx(2e-4)
     assert app.sidebar.number_input(key="train_g_width").value == 256
 
 

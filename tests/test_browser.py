@@ -84,6 +84,8 @@ def test_train_page_trains_live_and_stops(app_url, browser, tmp_path):
     assert page.locator("[data-testid='stImage'] img").count() >= 1  # the sample grid
     first = epoch_shown(page)
     page.get_by_text(re.compile(rf"Epoch {first + 1}/")).wait_for(timeout=60_000)  # the counter advances
+    page.get_by_text(re.compile(r"Quality meter · epoch \d+: digits \d+/10")).wait_for(timeout=30_000)
+    assert page.get_by_text("Which digits G draws").count() >= 1  # the class histogram, drawn by plotly
     page.screenshot(path=str(shots / "training.png"), full_page=True)
 
     # Pause, leave for the Home page and come back: the run waits where it was, then resumes.

@@ -8,6 +8,7 @@ from ganlib.checkpoint import load_checkpoint, load_generator
 from ganlib.latent import render, sample_z
 from ganlib.models import build_models
 from ganlib.nearest import nearest_images
+from ganlib.quality import QUALITY_SAMPLES, QualityMeter
 
 CHECKPOINTS = Path(__file__).parent.parent / "checkpoints"
 SHIPPED = sorted(CHECKPOINTS.glob("*.safetensors"))
@@ -41,3 +42,18 @@ def test_shipped_generators_draw_far_closer_to_real_digits_than_an_untrained_one
     trained_distance = nearest_images(render(generator, z), digits.images, k=1)[0].mean()
     untrained_distance = nearest_images(render(untrained.eval(), z), digits.images, k=1)[0].mean()
     assert trained_distance < 0.6 * untrained_distance
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_each_card_states_quality_figures_that_the_meter_reproduces(path, digits):
+    card = json.loads(path.with_suffix(".json").read_text())
+    generator, checkpoint = load_generator(path)
+    meter = QualityMeter.for_data("mnist-sample", digits, seed=checkpoint.train_cfg.seed)
+    score = meter.score(render(generator, sample_z(QUALITY_SAMPLES, checkpoint.model_cfg.latent_dim, seed=1)))
+    assert score.frechet == pytest.approx(card["quality"]["frechet"], rel=0.01)
+    assert score.class_histogram == pytest.approx(card["quality"]["class_histogram"], abs=0.01)
+
+
+def test_the_recommended_dcgan_draws_every_digit_about_equally():
+    quality = json.loads((CHECKPOINTS / "mnist-dcgan.json").read_text())["quality"]
+    assert quality["classes_covered"] == 10 and quality["kl_uniform"] < 0.1 and min(quality["class_histogram"]) > 0.04
