@@ -33,23 +33,13 @@ class RunDirectory:
                 kept = [row for row in csv.DictReader(f) if int(row["step"]) <= truncate_after_step]
             self.metrics.unlink()
             rows = kept + list(rows)
-        new_file = not self.metrics.exists()
-        with open(self.metrics, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-            if new_file:
-                writer.writeheader()
-            writer.writerows(rows)
+        append_csv(self.metrics, CSV_COLUMNS, rows)
 
     def append_quality(self, epoch, step, score):
         """One row per epoch of the quality meter's figures (digit shares blank for non-digit data)."""
         row = {"epoch": epoch, "step": step, **score.as_dict()}
         row.update({f"share_{digit}": share for digit, share in enumerate(score.class_histogram or [])})
-        new_file = not self.quality.exists()
-        with open(self.quality, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=QUALITY_COLUMNS, extrasaction="ignore")
-            if new_file:
-                writer.writeheader()
-            writer.writerow(row)
+        append_csv(self.quality, QUALITY_COLUMNS, [row])
 
     def grid_path(self, epoch):
         return self.path / "grids" / f"epoch_{epoch:03d}.png"
@@ -59,3 +49,13 @@ class RunDirectory:
         if epoch is not None:
             image.save(self.grid_path(epoch))
         atomic_write(self.final_grid, lambda tmp: image.save(tmp, format="PNG"))
+
+
+def append_csv(path, columns, rows):
+    """Append dict rows to a CSV file, writing the header when the file is new."""
+    new_file = not path.exists()
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        if new_file:
+            writer.writeheader()
+        writer.writerows(rows)
