@@ -8,10 +8,11 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import GanStudioError
+from .datasets import DATASETS
+from .errors import ConfigError, GanStudioError
 from .trainer import CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer
 
 ACTIVE = ("queued", "starting", "running", "paused")
@@ -20,6 +21,44 @@ ACTIVE = ("queued", "starting", "running", "paused")
 def default_max_concurrent():
     """GAN_STUDIO_MAX_RUNS, else one run per two cores (a 2-core machine trains one run at a time)."""
     return max(1, int(os.environ.get("GAN_STUDIO_MAX_RUNS", max(1, (os.cpu_count() or 2) // 2))))
+
+
+@dataclass(frozen=True)
+class HostLimits:
+    """What a host allows each run, from the environment: a shared Space must not let one run take the evening."""
+
+    max_seconds: float = 0.0  # 0: no cap
+    max_epochs: int = 0  # 0: no cap
+    datasets: tuple = tuple(DATASETS)  # the datasets offered
+
+    @classmethod
+    def from_environment(cls):
+        """GAN_STUDIO_MAX_SECONDS, GAN_STUDIO_MAX_EPOCHS, GAN_STUDIO_DATASETS (comma-separated names)."""
+        try:
+            max_seconds = float(os.environ.get("GAN_STUDIO_MAX_SECONDS", 0))
+            max_epochs = int(os.environ.get("GAN_STUDIO_MAX_EPOCHS", 0))
+        except ValueError as error:
+            raise ConfigError(f"GAN_STUDIO_MAX_SECONDS and GAN_STUDIO_MAX_EPOCHS must be numbers ({error})") from error
+        names = [n.strip() for n in os.environ.get("GAN_STUDIO_DATASETS", "").split(",") if n.strip()]
+        unknown = [n for n in names if n not in DATASETS]
+        if unknown:
+            raise ConfigError(f"GAN_STUDIO_DATASETS names unknown datasets: {', '.join(unknown)}")
+        return cls(max(0.0, max_seconds), max(0, max_epochs), tuple(names) or tuple(DATASETS))
+
+    def apply(self, train_cfg):
+        """The run's settings within the host's caps; a dataset the host does not offer is refused."""
+        if train_cfg.dataset not in self.datasets:
+            raise ConfigError(f"this server offers only these datasets: {', '.join(self.datasets)}")
+        if self.max_seconds:
+            train_cfg = replace(train_cfg, max_seconds=min(train_cfg.max_seconds or self.max_seconds, self.max_seconds))
+        if self.max_epochs:
+            train_cfg = replace(train_cfg, epochs=min(train_cfg.epochs, self.max_epochs))
+        return train_cfg
+
+    def describe(self):
+        """One line for the Train page, or '' when nothing is capped."""
+        caps = ([f"{self.max_seconds:g} s"] if self.max_seconds else []) + ([f"{self.max_epochs} epochs"] if self.max_epochs else [])
+        return f"This server stops each run after {' or '.join(caps)}." if caps else ""
 
 
 @dataclass
@@ -70,8 +109,9 @@ class Run:
 
 
 class RunManager:
-    def __init__(self, max_concurrent=None, runs_root=None):
+    def __init__(self, max_concurrent=None, runs_root=None, limits=None):
         self.max_concurrent = max_concurrent or default_max_concurrent()
+        self.limits = limits  # None: read the environment at each start
         self.runs_root = Path(runs_root or Path(tempfile.gettempdir()) / "gan-studio-runs")
         self._runs = {}
         self._queue = []  # run ids waiting for a slot, oldest first
@@ -79,7 +119,8 @@ class RunManager:
         self._ids = itertools.count(1)
 
     def start(self, session_id, model_cfg, train_cfg, data=None):
-        """Create a run for a session and start it now or queue it; configs are validated first."""
+        """Create a run for a session and start it now or queue it; configs are validated and capped first."""
+        train_cfg = (self.limits or HostLimits.from_environment()).apply(train_cfg)
         Trainer.check_configs(model_cfg, train_cfg)
         with self._lock:
             if any(r.active for r in self._runs.values() if r.session_id == session_id):

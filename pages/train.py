@@ -15,6 +15,7 @@ from ganlib.device import available_devices
 from ganlib.errors import GanStudioError
 from ganlib.images import save_gif
 from ganlib.losses import LOSSES
+from ganlib.runs import HostLimits
 from ganlib.trainer import Trainer
 
 PRESETS = {"DCGAN (recommended)": "dcgan", "Original MLP GAN (notebook)": "mlp"}
@@ -28,6 +29,14 @@ HEALTHY = ("Healthy: D(x) stays above D(G(z)) but neither pins to 1 or 0 — the
 
 
 KEPT_ON_PRESET_CHANGE = {"dataset", "data_dir", "device", "image_size", "channels"}
+
+
+def host_limits():
+    try:
+        return HostLimits.from_environment()
+    except GanStudioError as error:  # a misconfigured host: say so, and cap nothing
+        st.warning(str(error))
+        return HostLimits()
 
 
 def apply_preset():
@@ -54,7 +63,7 @@ def settings():
     side = st.sidebar
     side.header("Settings")
     side.selectbox("Preset", list(PRESETS), key="train_preset", on_change=apply_preset)
-    dataset = side.selectbox("Dataset", list(DATASETS), key="train_dataset", on_change=apply_dataset,
+    dataset = side.selectbox("Dataset", list(host_limits().datasets), key="train_dataset", on_change=apply_dataset,
                              format_func=lambda name: DATASETS[name].title)
     data_dir, problem = dataset_source(side) if dataset == "folder" else ("", None)
     side.selectbox("Model", ["dcgan", "mlp"], key="train_family")
@@ -277,6 +286,7 @@ start_col.button("Start training", type="primary", disabled=configs is None or (
 if problem:
     note_col.warning(problem)
 elif run is None:
-    note_col.caption("Defaults train the recommended DCGAN on 5,000 real MNIST digits for one minute.")
+    note_col.caption("Defaults train the recommended DCGAN on 5,000 real MNIST digits for one minute. "
+                     + host_limits().describe())
 poll = 1.0 if run is not None and run.active else None
 st.fragment(live_view, run_every=poll)()

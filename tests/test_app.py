@@ -39,6 +39,15 @@ def test_train_page_offers_the_recommended_defaults():
     assert not button(app, "Start training").disabled
 
 
+def test_the_page_offers_only_the_datasets_the_host_allows_and_says_its_caps(monkeypatch):
+    monkeypatch.setenv("GAN_STUDIO_DATASETS", "mnist-sample,folder")
+    monkeypatch.setenv("GAN_STUDIO_MAX_SECONDS", "120")
+    app = open_train_page()
+    assert app.sidebar.selectbox(key="train_dataset").options == ["MNIST sample (5,000 digits, offline)",
+                                                                  "Your images (folder or .zip)"]
+    assert any("This server stops each run after 120 s." in c.value for c in app.caption)
+
+
 def test_presets_fill_in_the_notebook_settings():
     app = open_train_page()
     app.sidebar.selectbox(key="train_preset").select("Original MLP GAN (notebook)").run()

@@ -95,3 +95,27 @@ def test_impossible_settings_are_refused_before_queueing(manager):
     with pytest.raises(ConfigError, match="lr_d must be between"):
         manager.start("alice", TINY, long_run(lr_d=5.0))
     assert manager.runs_of("alice") == []
+
+
+def test_host_limits_cap_every_run_and_refuse_datasets_not_offered(tmp_path, small_digits, monkeypatch):
+    monkeypatch.setenv("GAN_STUDIO_MAX_SECONDS", "0.5")
+    monkeypatch.setenv("GAN_STUDIO_MAX_EPOCHS", "3")
+    monkeypatch.setenv("GAN_STUDIO_DATASETS", "mnist-sample")
+    manager = RunManager(max_concurrent=1, runs_root=tmp_path)
+    run = manager.get(manager.start("alice", TINY, long_run(max_seconds=600), data=small_digits))
+    assert run.train_cfg.max_seconds == 0.5 and run.train_cfg.epochs == 3
+    assert manager.wait(run.run_id, timeout=60) and run.finished_reason == "max_seconds"
+    with pytest.raises(ConfigError, match="this server offers only these datasets: mnist-sample"):
+        manager.start("bob", TINY, long_run(dataset="fashion-mnist"))
+
+
+def test_misconfigured_host_limits_are_named(monkeypatch):
+    from ganlib.runs import HostLimits
+
+    monkeypatch.setenv("GAN_STUDIO_DATASETS", "mnist-sample,imagenet")
+    with pytest.raises(ConfigError, match="unknown datasets: imagenet"):
+        HostLimits.from_environment()
+    monkeypatch.setenv("GAN_STUDIO_DATASETS", "")
+    monkeypatch.setenv("GAN_STUDIO_MAX_EPOCHS", "many")
+    with pytest.raises(ConfigError, match="must be numbers"):
+        HostLimits.from_environment()
