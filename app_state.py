@@ -31,6 +31,15 @@ def session_id():
     return st.session_state.session_id
 
 
+HEARTBEAT_SECONDS = 30  # an open tab polls at least this often, so a silent session means a closed one
+
+
+def keep_alive():
+    """Tell the run manager this session is still here (its runs and uploads stay while it is)."""
+    upload_dir = st.session_state.get("upload_dir")
+    run_manager().touch(session_id(), files=[upload_dir] if upload_dir else [])
+
+
 def staged_upload(key, uploads, stage):
     """stage(folder) → path, run only when `uploads` changed since the last call under `key`: a rerun (any
     widget moved) must not rewrite the files, nor leave the cached model behind them to reload."""

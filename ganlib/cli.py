@@ -119,8 +119,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["python", "-m", "ganlib", *map(str, argv)])
     try:
-        commands = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "score": cmd_score, "bench": cmd_bench,
-                    "train-classifier": cmd_train_classifier}
+        commands = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "score": cmd_score,
+                    "bench": cmd_bench, "train-classifier": cmd_train_classifier}
         return commands[args.command](args)
     except GanStudioError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -71,7 +71,7 @@ def gaussian_stats(features):
 
 
 def frechet_distance(stats_a, stats_b):
-    """‖μa − μb‖² + tr(Σa + Σb − 2(Σa Σb)^½), with the matrix root taken through symmetric eigendecompositions."""
+    """‖μa − μb‖² + tr(Σa + Σb − 2(Σa Σb)^½), the matrix root taken through symmetric eigendecompositions."""
     (mu_a, cov_a), (mu_b, cov_b) = stats_a, stats_b
     values, vectors = torch.linalg.eigh(cov_a)
     root_a = vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T

@@ -5,6 +5,7 @@ or a closed tab never kills or restarts training. A global cap bounds concurrent
 """
 import itertools
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -16,6 +17,11 @@ from .errors import ConfigError, GanStudioError
 from .trainer import CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer
 
 ACTIVE = ("queued", "starting", "running", "paused")
+
+
+def default_session_grace():
+    """GAN_STUDIO_SESSION_GRACE: seconds a silent session keeps its runs and files (a closed tab goes silent)."""
+    return float(os.environ.get("GAN_STUDIO_SESSION_GRACE", 120))
 
 
 def default_max_concurrent():
@@ -57,7 +63,8 @@ class HostLimits:
 
     def describe(self):
         """One line for the Train page, or '' when nothing is capped."""
-        caps = ([f"{self.max_seconds:g} s"] if self.max_seconds else []) + ([f"{self.max_epochs} epochs"] if self.max_epochs else [])
+        caps = [f"{self.max_seconds:g} s"] if self.max_seconds else []
+        caps += [f"{self.max_epochs} epochs"] if self.max_epochs else []
         return f"This server stops each run after {' or '.join(caps)}." if caps else ""
 
 
@@ -109,9 +116,14 @@ class Run:
 
 
 class RunManager:
-    def __init__(self, max_concurrent=None, runs_root=None, limits=None):
+    def __init__(self, max_concurrent=None, runs_root=None, limits=None, session_grace=None):
         self.max_concurrent = max_concurrent or default_max_concurrent()
         self.limits = limits  # None: read the environment at each start
+        self.session_grace = default_session_grace() if session_grace is None else session_grace
+        self._last_seen = {}  # session id → monotonic time its pages last ran (sessions that never touch are kept)
+        self._session_files = {}  # session id → folders to delete once it is gone (its uploads)
+        self._leaving = set()  # sessions gone silent whose runs are still stopping
+        self._reaper = None
         self.runs_root = Path(runs_root or Path(tempfile.gettempdir()) / "gan-studio-runs")
         self._runs = {}
         self._queue = []  # run ids waiting for a slot, oldest first
@@ -136,7 +148,48 @@ class RunManager:
         return self._runs.get(run_id)
 
     def runs_of(self, session_id):
-        return [r for r in self._runs.values() if r.session_id == session_id]
+        return [r for r in list(self._runs.values()) if r.session_id == session_id]
+
+    # --- sessions that leave -------------------------------------------------------------------------
+
+    def touch(self, session_id, files=()):
+        """A page of this session ran or polled: it is still there. `files`: its folders to remove once gone."""
+        with self._lock:
+            self._last_seen[session_id] = time.monotonic()
+            self._leaving.discard(session_id)  # back after all (a laptop woke up): keep what is left
+            self._session_files.setdefault(session_id, set()).update(str(f) for f in files)
+            if self._reaper is None:
+                self._reaper = threading.Thread(target=self._reap_forever, name="session-reaper", daemon=True)
+                self._reaper.start()
+
+    def reap(self, now=None):
+        """Stop the runs of sessions silent for longer than the grace period (queued ones never start); once
+        those runs have ended, delete their run folders and uploads and forget them, freeing their memory."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            silent = [s for s, seen in self._last_seen.items() if now - seen > self.session_grace]
+            for session_id in silent:
+                del self._last_seen[session_id]
+                self._leaving.add(session_id)
+        for session_id in list(self._leaving):
+            runs = self.runs_of(session_id)
+            for run in runs:
+                if run.active:
+                    self.stop(run.run_id)
+            if any(run.active for run in runs):
+                continue  # stopping within a step; finish the cleanup on a later pass
+            with self._lock:
+                for run in runs:
+                    del self._runs[run.run_id]
+                folders = [run.run_dir for run in runs] + sorted(self._session_files.pop(session_id, ()))
+                self._leaving.discard(session_id)
+            for folder in folders:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def _reap_forever(self, every=5.0):
+        while True:
+            time.sleep(every)
+            self.reap()
 
     def queue_position(self, run_id):
         """1 for the next run to start, None when not queued."""

@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from app_state import checkpoints_dir, page_setup, run_manager, session_id, staged_upload
+from app_state import HEARTBEAT_SECONDS, checkpoints_dir, keep_alive, page_setup, run_manager, session_id, staged_upload
 from ganlib import charts
 from ganlib.checkpoint import load_generator, stage_upload
 from ganlib.datasets import TensorImages, load_dataset, to_unit_range
@@ -200,6 +200,7 @@ def directions_view(generator, path, stamp, latents, focus):
 
 
 page_setup()
+st.fragment(keep_alive, run_every=HEARTBEAT_SECONDS)()
 st.title("Latent explorer")
 try:
     path = choose_checkpoint()

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_state import checkpoints_dir, page_setup, run_manager, session_id, staged_upload
+from app_state import (HEARTBEAT_SECONDS, checkpoints_dir, keep_alive, page_setup, run_manager, session_id,
+                       staged_upload)
 from ganlib import charts
 from ganlib.archives import stage_zip_upload
 from ganlib.checkpoint import export_generator
@@ -155,6 +156,7 @@ def controls(run):
 
 def live_view():
     """Everything that changes while a run trains: polled by a fragment, not by a loop in the script."""
+    keep_alive()
     run = current_run()
     if run is None:
         return
@@ -288,5 +290,5 @@ if problem:
 elif run is None:
     note_col.caption("Defaults train the recommended DCGAN on 5,000 real MNIST digits for one minute. "
                      + host_limits().describe())
-poll = 1.0 if run is not None and run.active else None
+poll = 1.0 if run is not None and run.active else HEARTBEAT_SECONDS
 st.fragment(live_view, run_every=poll)()

@@ -119,3 +119,34 @@ def test_misconfigured_host_limits_are_named(monkeypatch):
     monkeypatch.setenv("GAN_STUDIO_MAX_EPOCHS", "many")
     with pytest.raises(ConfigError, match="must be numbers"):
         HostLimits.from_environment()
+
+
+def test_a_silent_session_loses_its_runs_and_files_and_its_queued_run_never_starts(tmp_path, small_digits):
+    manager = RunManager(max_concurrent=1, runs_root=tmp_path / "runs", session_grace=60)
+    upload = tmp_path / "alice-upload"
+    upload.mkdir()
+    (upload / "faces.zip").write_bytes(b"zip")
+    busy = manager.start("carol", TINY, long_run(), data=small_digits)  # never touches: a CLI-like user, kept
+    manager.touch("alice", files=[upload])
+    queued = manager.start("alice", TINY, long_run(), data=small_digits)
+    assert manager.queue_position(queued) == 1
+    manager.reap(now=time.monotonic() + 30)  # within the grace period: nothing happens
+    assert manager.get(queued).status == "queued" and upload.exists()
+    manager.reap(now=time.monotonic() + 61)
+    assert manager.get(queued) is None and not upload.exists()  # the queued run dropped unstarted, files gone
+    assert manager.get(busy).active  # not a session: never reaped
+    manager.stop(busy)
+    assert manager.wait(busy, timeout=30)
+
+
+def test_a_silent_sessions_running_run_is_stopped_then_forgotten_with_its_folder(tmp_path, small_digits):
+    manager = RunManager(max_concurrent=1, runs_root=tmp_path, session_grace=60)
+    manager.touch("alice")
+    run_id = manager.start("alice", TINY, long_run(), data=small_digits)
+    run = manager.get(run_id)
+    wait_until(lambda: run.progress is not None)
+    manager.reap(now=time.monotonic() + 61)
+    assert manager.wait(run_id, timeout=30) and run.finished_reason == "stopped"
+    assert run.run_dir.exists()  # it wrote its checkpoint on the way out
+    manager.reap()
+    assert manager.get(run_id) is None and not run.run_dir.exists()
