@@ -93,9 +93,17 @@ class StreamedImages:
             yield to_unit_range(batch.to(self.device, non_blocking=True))
 
 
+def max_image_pixels():
+    """GAN_STUDIO_MAX_IMAGE_MEGAPIXELS (default 40): larger images are skipped before they are decoded, far below
+    Pillow's own decompression-bomb limit (~179 megapixels, where a single RGB image takes over 500 MB)."""
+    return int(float(os.environ.get("GAN_STUDIO_MAX_IMAGE_MEGAPIXELS", 40)) * 1e6)
+
+
 def decode_image(data, image_size, channels):
     """Bytes of any Pillow-readable image → uint8 [C, H, W], resized and center-cropped to a square."""
     with Image.open(io.BytesIO(data)) as img:
+        if img.width * img.height > max_image_pixels():  # only the header has been read so far
+            raise Image.DecompressionBombError(f"{img.width}×{img.height} pixels")
         img = ImageOps.exif_transpose(img)
         img = img.convert("RGBA" if img.mode in ("P", "LA") else img.mode)
         if img.mode in ("RGBA", "PA"):  # composite transparency onto white so it does not turn black
@@ -142,9 +150,16 @@ def load_mnist_sample(image_size, channels, data_dir=""):
 def torchvision_dataset(dataset_cls, title, data_dir):
     """Download (or reuse) a torchvision dataset; a failed download becomes one sentence, not a traceback."""
     root = Path(data_dir) if data_dir else cache_dir()
+    folder = root / getattr(dataset_cls, "base_folder", dataset_cls.__name__)
+    had_files = folder.exists()
     try:
         return dataset_cls(str(root), train=True, download=True)
-    except (URLError, OSError, RuntimeError) as error:
+    except URLError as error:
+        raise DatasetError(f"could not download {title} into {root} (no network?); {OFFLINE_HINT}") from error
+    except (OSError, RuntimeError, ValueError, EOFError) as error:
+        if had_files:  # torchvision found the files and trusted them: a download cut short, or damage
+            raise DatasetError(f"the {title} files in {folder} are incomplete or corrupt (an interrupted download?); "
+                               "delete that folder and try again") from error
         raise DatasetError(f"could not download {title} into {root} (no network?); {OFFLINE_HINT}") from error
 
 
