@@ -226,7 +226,7 @@ class RunManager:
     def wait(self, run_id, timeout=None):
         """Block until the run leaves the active states (for tests and the CLI-like uses)."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self._runs[run_id].active:
+        while run_id in self._runs and self._runs[run_id].active:  # a reaped run is gone: nothing to wait for
             if deadline is not None and time.monotonic() > deadline:
                 return False
             time.sleep(0.02)

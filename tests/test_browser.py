@@ -80,7 +80,7 @@ def test_train_page_trains_live_and_stops(app_url, browser, tmp_path):
     page.wait_for_timeout(500)
     main.get_by_role("button", name="Start training").click()
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # a live chart
-    page.get_by_text(re.compile(r"Generated from the fixed noise · epoch 1")).wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"Generated from the fixed noise · epoch 1")).wait_for(timeout=120_000)
     assert page.locator("[data-testid='stImage'] img").count() >= 1  # the sample grid
     first = epoch_shown(page)
     page.get_by_text(re.compile(rf"Epoch {first + 1}/")).wait_for(timeout=60_000)  # the counter advances
