@@ -3,7 +3,7 @@ import streamlit as st
 
 from app_state import page_setup
 
-page_setup()
+page_setup(entry_point=True)
 
 
 def home():

@@ -12,9 +12,17 @@ def checkpoints_dir():
     return Path(os.environ.get("GAN_STUDIO_CHECKPOINTS", Path(__file__).parent / "checkpoints"))
 
 
-def page_setup():
-    """Called by the entry point and by every page, so a page opened by its URL looks the same."""
+def page_setup(entry_point=False):
+    """Called by the entry point and by every page, so a page opened by its URL looks the same.
+
+    Until some session has run app.py's st.navigation, Streamlit serves a deep link such as /train through its
+    legacy pages/ navigation (entries named after the files); such a page sends its session through app.py once.
+    """
     st.set_page_config(page_title="GAN Studio", page_icon="🎨", layout="wide")
+    if entry_point:
+        st.session_state.routed = True
+    elif not st.session_state.get("routed"):
+        st.switch_page("app.py")
 
 
 @st.cache_resource
