@@ -22,9 +22,8 @@ from .config import preset
 from .datasets import SAMPLE_PATH, load_dataset
 from .errors import ConfigError
 from .device import autocast_dtype, describe_device, resolve_device
-from .latent import render, sample_z
 from .models import build_models, calibrate_batchnorm
-from .quality import QUALITY_SAMPLES, QualityMeter
+from .quality import QualityMeter
 from .trainer import Metrics, Trainer
 
 # name → (preset, overrides): the notebooks' MLP GAN, the recommended DCGAN, and the DCGAN example's 64×64×3.
@@ -176,7 +175,7 @@ def trainer_loop(model_cfg, train_cfg, data, steps, warmup):
 def quality_of(generator, meter, model_cfg, device):
     """The quality meter's figures for a generator, sampled in eval mode with calibrated BatchNorm."""
     calibrate_batchnorm(generator, model_cfg.latent_dim, device, torch.Generator(device).manual_seed(0))
-    figures = meter.score(render(generator.eval(), sample_z(QUALITY_SAMPLES, model_cfg.latent_dim, seed=1)))
+    figures = meter.score_generator(generator.eval(), model_cfg.latent_dim)
     return {"frechet": round(figures.frechet, 2), "classes_covered": figures.classes_covered,
             "confidence": round(figures.confidence, 3)}
 

@@ -12,13 +12,13 @@ def thin(rows, max_points=MAX_POINTS):
     return rows[::stride] + ([rows[-1]] if (len(rows) - 1) % stride else [])
 
 
-def line_chart(rows, series, title, y_title, y_range=None, height=260):
-    """One line per (column, label) in `series`, against the step."""
+def line_chart(rows, series, title, y_title, y_range=None, height=260, x="step"):
+    """One line per (column, label) in `series`, against column `x` (the step, unless told)."""
     rows = thin(rows)
-    steps = [r["step"] for r in rows]
-    figure = go.Figure([go.Scatter(x=steps, y=[r[column] for r in rows], name=label, mode="lines")
+    xs = [r[x] for r in rows]
+    figure = go.Figure([go.Scatter(x=xs, y=[r[column] for r in rows], name=label, mode="lines")
                         for column, label in series])
-    figure.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="step",
+    figure.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10), xaxis_title=x,
                          yaxis_title=y_title, legend=dict(orientation="h", y=-0.3), uirevision="keep")
     if y_range:
         figure.update_yaxes(range=y_range)

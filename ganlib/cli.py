@@ -231,8 +231,7 @@ def cmd_score(args):
     data = load_dataset(train_cfg.dataset, model_cfg.image_size, model_cfg.channels,
                         args.data_dir if args.data_dir is not None else train_cfg.data_dir)
     meter = QualityMeter.for_data(train_cfg.dataset, data.to(device), train_cfg.seed, device)
-    score = meter.score(render(generator, sample_z(QUALITY_SAMPLES, model_cfg.latent_dim, seed=args.seed, device=device)))
-    figures = score.as_dict()
+    figures = meter.score_generator(generator, model_cfg.latent_dim, seed=args.seed).as_dict()
     for name, value in figures.items():
         shown = " ".join(f"{share:.2f}" for share in value) if isinstance(value, list) else f"{value:.4g}"
         print(f"{name:16} {shown}")

@@ -103,7 +103,7 @@ def config_to_dict(config):
 
 
 def config_from_dict(cls, data):
-    """Rebuild a config from a card, ignoring unknown keys so older cards still load."""
+    """Rebuild a config (or any dataclass of a card) from a dict, ignoring unknown keys so older cards still load."""
     known = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in data.items() if k in known})
 

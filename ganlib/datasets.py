@@ -154,10 +154,8 @@ def torchvision_dataset(dataset_cls, title, data_dir):
     had_files = folder.exists()
     try:
         return dataset_cls(str(root), train=True, download=True)
-    except URLError as error:
-        raise DatasetError(f"could not download {title} into {root} (no network?); {OFFLINE_HINT}") from error
-    except (OSError, RuntimeError, ValueError, EOFError) as error:
-        if had_files:  # torchvision found the files and trusted them: a download cut short, or damage
+    except (URLError, OSError, RuntimeError, ValueError, EOFError) as error:
+        if had_files and not isinstance(error, URLError):  # torchvision trusted files it found: cut short, or damaged
             raise DatasetError(f"the {title} files in {folder} are incomplete or corrupt (an interrupted download?); "
                                "delete that folder and try again") from error
         raise DatasetError(f"could not download {title} into {root} (no network?); {OFFLINE_HINT}") from error

@@ -6,13 +6,14 @@ data is scored in a fixed random convolutional feature space (no download; it co
 data, not across datasets). Both report diversity: spread of sample features relative to real ones.
 """
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from .classifier import load_digit_classifier
+from .latent import render, sample_z
 
 QUALITY_SAMPLES = 1000  # per score: every figure in a run, a card and `score` uses this many samples
 REAL_REFERENCE_IMAGES = 2000
@@ -29,11 +30,6 @@ class QualityScore:
     kl_uniform: float = None  # digits only: KL(histogram ‖ uniform); 0 is even, log 10 = 2.30 is one digit
     confidence: float = None  # digits only: mean top-class probability
     classes_covered: int = None  # digits only: digits with at least a quarter of their fair share
-
-    @classmethod
-    def from_dict(cls, figures):
-        """Rebuild a score from a card or a JSON file, ignoring keys it does not know (such as the epoch)."""
-        return cls(**{f.name: figures[f.name] for f in fields(cls) if f.name in figures})
 
     def as_dict(self):
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -127,17 +123,20 @@ class QualityMeter:
         features, probabilities = [], []
         for chunk in images.split(500):
             chunk = chunk.to(self.device, torch.float32)
-            if self.digits:
+            if self.digits:  # the classifier reads 28×28 grayscale
                 chunk = chunk.mean(1, keepdim=True) if chunk.shape[1] == 3 else chunk
                 if chunk.shape[-1] != 28:
                     chunk = F.interpolate(chunk, size=(28, 28), mode="bilinear", antialias=True)
-                chunk = chunk.contiguous(memory_format=torch.channels_last)
-                feature = self.network.features(chunk)
+            feature = self.network.features(chunk.contiguous(memory_format=torch.channels_last))
+            if self.digits:
                 probabilities.append(self.network.head(feature).softmax(1))
-            else:
-                feature = self.network.features(chunk.contiguous(memory_format=torch.channels_last))
             features.append(feature)
         return torch.cat(features), torch.cat(probabilities) if probabilities else None
+
+    def score_generator(self, generator, latent_dim, seed=1):
+        """Score QUALITY_SAMPLES samples of an eval-mode generator from one seed: the figures `score` and the
+        checkpoint cards give (a run's trainer draws the same latents, seed + 1 of its training seed)."""
+        return self.score(render(generator, sample_z(QUALITY_SAMPLES, latent_dim, seed=seed)))
 
     def score(self, images):
         """images: float [N, C, H, W] in [-1, 1] (N ≥ 2; QUALITY_SAMPLES for figures comparable across runs)."""

@@ -349,9 +349,8 @@ class Trainer:
         n = len(self.data)
         self.steps_per_epoch = steps_per_epoch = n // (cfg.batch_size * self.world_size)
         if steps_per_epoch == 0:
-            raise ConfigError(f"batch size {cfg.batch_size} × {self.world_size} processes is larger than the dataset "
-                              f"({n} images)" if self.world_size > 1 else
-                              f"batch size {cfg.batch_size} is larger than the dataset ({n} images)")
+            processes = f" × {self.world_size} processes" if self.world_size > 1 else ""
+            raise ConfigError(f"batch size {cfg.batch_size}{processes} is larger than the dataset ({n} images)")
         total_steps = steps_per_epoch * cfg.epochs
         total_steps = min(total_steps, cfg.max_steps) if cfg.max_steps else total_steps
         if self.run_dir:
@@ -396,6 +395,11 @@ class Trainer:
             active_since = window_start
         return "completed"
 
+    @property
+    def epochs_done(self):
+        """Epochs trained, fractional: 2.5 is halfway through the third."""
+        return self.epoch + self.batch_in_epoch / self.steps_per_epoch
+
     def _shard(self, order):
         """This process's part of an epoch's order: every world_size-th image of the whole steps' worth."""
         return order[:self.steps_per_epoch * self.cfg.batch_size * self.world_size][self.rank::self.world_size]
@@ -430,7 +434,7 @@ class Trainer:
         if self.run_dir:
             self.run_dir.append_metrics(rows, truncate_after_step=self.resumed_at_step)
             self.resumed_at_step = None
-        self.on_event(Metrics(rows, self.step, self.epoch + self.batch_in_epoch / self.steps_per_epoch,
+        self.on_event(Metrics(rows, self.step, self.epochs_done,
                               steps_per_second * self.cfg.batch_size, self.elapsed, eta))
 
     def _emit_grid(self, epoch_end):
@@ -445,7 +449,7 @@ class Trainer:
         if self.quality_meter is None:  # not rank 0
             return
         score = self.quality_meter.score(self.draw(self.quality_noise))
-        epoch = round(self.epoch + self.batch_in_epoch / self.steps_per_epoch, 3)
+        epoch = round(self.epochs_done, 3)
         self.last_quality = {"epoch": epoch, **score.as_dict()}
         if self.run_dir:
             self.run_dir.append_quality(epoch, self.step, score)

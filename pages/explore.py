@@ -8,6 +8,7 @@ import torch
 from app_state import HEARTBEAT_SECONDS, checkpoints_dir, keep_alive, page_setup, run_manager, session_id, staged_upload
 from ganlib import charts
 from ganlib.checkpoint import load_generator, stage_upload
+from ganlib.config import config_from_dict
 from ganlib.datasets import TensorImages, load_dataset, to_unit_range
 from ganlib.errors import GanStudioError
 from ganlib.images import to_pil_grid
@@ -96,7 +97,8 @@ def describe(checkpoint):
     return (f"{model.family.upper()} · {model.image_size}×{model.image_size}×{model.channels} · latent "
             f"{model.latent_dim} · trained on {train.dataset} for {card.get('step', 0):,} steps "
             f"({minutes:.1f} min on {card.get('hardware', card.get('device', '?'))})" +
-            (f" · quality meter: {QualityScore.from_dict(card['quality']).summary()}" if card.get("quality") else ""))
+            (f" · quality meter: {config_from_dict(QualityScore, card['quality']).summary()}" if card.get("quality")
+             else ""))
 
 
 # ---- the four views ------------------------------------------------------------------------------------

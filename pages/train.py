@@ -56,7 +56,7 @@ def apply_dataset():
     st.session_state.train_image_size, st.session_state.train_channels = spec.image_size, spec.channels
 
 
-def settings():
+def settings(limits):
     """The sidebar of settings → ((model_cfg, train_cfg), None), or (None, a sentence saying what is wrong)."""
     if "train_family" not in st.session_state:
         st.session_state.train_preset = next(iter(PRESETS))
@@ -64,7 +64,7 @@ def settings():
     side = st.sidebar
     side.header("Settings")
     side.selectbox("Preset", list(PRESETS), key="train_preset", on_change=apply_preset)
-    dataset = side.selectbox("Dataset", list(host_limits().datasets), key="train_dataset", on_change=apply_dataset,
+    dataset = side.selectbox("Dataset", list(limits.datasets), key="train_dataset", on_change=apply_dataset,
                              format_func=lambda name: DATASETS[name].title)
     data_dir, problem = dataset_source(side) if dataset == "folder" else ("", None)
     side.selectbox("Model", ["dcgan", "mlp"], key="train_family")
@@ -226,9 +226,10 @@ def quality_view(run, grid_step):
                                                              f"Which digits G draws · epoch {shown.epoch:g}"),
                                 key="train_histogram_chart")
     else:
-        detail_col.plotly_chart(charts.line_chart([{"step": e.epoch, "diversity": e.score.diversity} for e in scored],
-                                                  [("diversity", "samples ÷ real")], "Diversity (1 = as varied as "
-                                                  "the real images)", "diversity"), key="train_diversity_chart")
+        rows = [{"epoch": e.epoch, "diversity": e.score.diversity} for e in scored]
+        detail_col.plotly_chart(charts.line_chart(rows, [("diversity", "samples ÷ real")], "Diversity (1 = as varied "
+                                                  "as the real images)", "diversity", x="epoch"),
+                                key="train_diversity_chart")
     st.caption(QUALITY)
 
 
@@ -280,7 +281,8 @@ def results_view(run):
 
 page_setup()
 st.title("Train a GAN")
-configs, problem = settings()
+limits = host_limits()
+configs, problem = settings(limits)
 run = current_run()
 start_col, note_col = st.columns([1, 3])
 start_col.button("Start training", type="primary", disabled=configs is None or (run is not None and run.active),
@@ -289,6 +291,6 @@ if problem:
     note_col.warning(problem)
 elif run is None:
     note_col.caption("Defaults train the recommended DCGAN on 5,000 real MNIST digits for one minute. "
-                     + host_limits().describe())
+                     + limits.describe())
 poll = 1.0 if run is not None and run.active else HEARTBEAT_SECONDS
 st.fragment(live_view, run_every=poll)()
