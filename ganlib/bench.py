@@ -13,13 +13,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 from torch import nn
 
 from .config import preset
-from .datasets import SAMPLE_PATH, load_dataset
+from .datasets import load_dataset, mnist_sample_arrays
 from .errors import ConfigError
 from .device import autocast_dtype, describe_device, resolve_device
 from .models import build_models, calibrate_batchnorm
@@ -39,9 +38,8 @@ def write_digit_folder(folder, count=5000):
     """The shipped MNIST sample as PNG files in folder/digits/, the layout ImageFolder reads; returns folder."""
     target = Path(folder) / "digits"
     target.mkdir(parents=True, exist_ok=True)
-    with np.load(SAMPLE_PATH) as npz:
-        for index, image in enumerate(npz["images"][:count]):
-            Image.fromarray(image).save(target / f"{index:05d}.png")
+    for index, image in enumerate(mnist_sample_arrays()[0][:count, 0].numpy()):
+        Image.fromarray(image).save(target / f"{index:05d}.png")
     return Path(folder)
 
 

@@ -4,6 +4,7 @@ Images are decoded and resized once at load time and kept as one uint8 tensor on
 the loop does no per-image work: a batch is one index into that tensor and one conversion to [-1, 1].
 Only a folder too large for memory streams from disk through DataLoader workers.
 """
+import functools
 import io
 import os
 import zipfile
@@ -139,12 +140,21 @@ def rgb_to_gray(images_uint8):
 
 # --- the registry ------------------------------------------------------------------------------------
 
+@functools.cache
+def mnist_sample_arrays():
+    """(uint8 images [5000, 1, 28, 28], labels [5000]) of the shipped digits, read once per process.
+
+    Besides saving every run the read, this keeps numpy's header parsing (ast.literal_eval) out of training
+    threads: CPython 3.11's AST construction is not thread-safe (python/cpython gh-106905), and Streamlit
+    parses page scripts on other threads at the same time."""
+    with np.load(SAMPLE_PATH) as npz:
+        return torch.from_numpy(npz["images"]).unsqueeze(1), torch.from_numpy(npz["labels"]).long()
+
+
 def load_mnist_sample(image_size, channels, data_dir=""):
     """The 5,000 real MNIST digits shipped with the project (500 of each class): offline and instant."""
-    with np.load(SAMPLE_PATH) as npz:
-        images = torch.from_numpy(npz["images"]).unsqueeze(1)
-        labels = torch.from_numpy(npz["labels"]).long()
-    return TensorImages(resize_tensor_images(images, image_size, channels), labels)
+    images, labels = mnist_sample_arrays()
+    return TensorImages(resize_tensor_images(images, image_size, channels).clone(), labels.clone())
 
 
 def torchvision_dataset(dataset_cls, title, data_dir):
