@@ -15,7 +15,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from . import __version__
-from .config import ModelConfig, TrainConfig, config_from_dict, config_to_dict
+from .config import config_classes, config_from_dict, config_to_dict
 from .errors import CheckpointError, ConfigError
 from .models import build_models
 
@@ -26,8 +26,8 @@ PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".tar"}
 
 @dataclass
 class Checkpoint:
-    model_cfg: ModelConfig
-    train_cfg: TrainConfig
+    model_cfg: object  # ModelConfig, or PointModelConfig for mlp2d
+    train_cfg: object  # TrainConfig, or PointTrainConfig
     card: dict
     tensors: dict  # "generator.*", "generator_train.*", "discriminator.*", "opt_g.*", "opt_d.*", "rng.*"
 
@@ -166,11 +166,12 @@ def load_checkpoint(path):
         raise CheckpointError(f"{weights_path.name} does not match its card (the weights were changed or replaced)")
     try:
         tensors = load_file(weights_path)
-        model_cfg = config_from_dict(ModelConfig, card["model"]).validate()
-        train_cfg = config_from_dict(TrainConfig, card.get("train", {}))
+        model_class, train_class = config_classes(card["model"].get("family"))
+        model_cfg = config_from_dict(model_class, card["model"]).validate()
+        train_cfg = config_from_dict(train_class, card.get("train", {}))
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"{weights_path.name} is corrupt or truncated and cannot be read") from error
-    except (KeyError, TypeError, ConfigError) as error:
+    except (KeyError, TypeError, AttributeError, ConfigError) as error:
         raise CheckpointError(f"the card of {weights_path.name} does not describe a valid model ({error})") from error
     return Checkpoint(model_cfg, train_cfg, card, tensors)
 

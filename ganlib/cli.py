@@ -10,18 +10,22 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .bench import CASES, run_bench
 from .checkpoint import export_generator, load_checkpoint, load_generator
 from .classifier import CLASSIFIER_PATH, train_digit_classifier
-from .config import IMAGE_SIZES, PRESETS, TrainConfig, preset
+from .config import IMAGE_SIZES, NOISES, OPTIMIZERS, PRESETS, TrainConfig, preset
 from .datasets import DATASETS, load_dataset
 from .device import DEVICE_CHOICES, resolve_device
 from .distributed import leave_process_group
-from .errors import GanStudioError
-from .images import to_pil_grid
+from .errors import ConfigError, Diverged, GanStudioError
+from .images import scatter_picture, to_pil_grid
 from .latent import INTERPOLATIONS, latent_path, render, render_gif, sample_z
 from .losses import LOSSES
+from .pointgan import PointGAN, describe_point_metrics, point_noise
+from .points import POINT_DATASETS
+from .rundir import append_csv
 from .quality import QUALITY_SAMPLES, QualityMeter
 from . import trainer as events
 
@@ -39,9 +43,11 @@ def build_parser():
 
     train = commands.add_parser("train", help="train a GAN; writes a run folder",
                                 description="Train a GAN. Unset options take the model's preset values.")
-    train.add_argument("--model", choices=list(PRESETS), default="dcgan",
-                       help="mlp: the notebooks' MLP GAN; dcgan: the recommended DCGAN (default)")
-    train.add_argument("--dataset", choices=list(DATASETS), default="mnist-sample")
+    train.add_argument("--model", choices=list(PRESETS),
+                       help="mlp: the notebooks' MLP GAN; dcgan: the recommended DCGAN (default for images); "
+                            "mlp2d: the 2D Playground's GAN (default for 2D datasets)")
+    train.add_argument("--dataset", choices=[*DATASETS, *POINT_DATASETS], default="mnist-sample",
+                       help=f"images, or 2D points: {', '.join(POINT_DATASETS)}")
     train.add_argument("--data-dir", help="folder or .zip of images (folder dataset); download cache otherwise")
     train.add_argument("--loss", choices=list(LOSSES))
     train.add_argument("--epochs", type=int)
@@ -62,6 +68,10 @@ def build_parser():
     train.add_argument("--ndf", type=int, dest="d_width", help="discriminator width")
     train.add_argument("--d-dropout", type=float)
     train.add_argument("--no-d-batchnorm", dest="d_batchnorm", action="store_false", default=None)
+    train.add_argument("--hidden-layers", type=int, help="mlp2d: hidden layers of G and D")
+    train.add_argument("--noise", choices=NOISES, help="mlp2d: the noise distribution")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, help="mlp2d: adam (default) or sgd")
+    train.add_argument("--r1-gamma", type=float, help="mlp2d: weight of the R1 penalty on D; 0: off")
     train.add_argument("--seed", type=int)
     train.add_argument("--device", choices=DEVICE_CHOICES)
     train.add_argument("--precision", choices=("auto", "fp32", "bf16"))
@@ -73,7 +83,8 @@ def build_parser():
     sample = commands.add_parser("sample", help="draw samples from a checkpoint")
     sample.add_argument("path", type=Path, help="run folder or checkpoint .safetensors")
     sample.add_argument("--n", type=int, default=64)
-    sample.add_argument("--out", type=Path, required=True, help="FILE.png (a grid) or FILE.npz (array 'images')")
+    sample.add_argument("--out", type=Path, required=True,
+                        help="FILE.png (a grid, or a scatter of 2D points) or FILE.npz (array 'images', or 'points' [N, 2])")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--truncation", type=float, help="sample z from a normal truncated to [-t, t]")
     sample.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
@@ -129,15 +140,21 @@ def main(argv=None):
 
 def train_configs(args):
     """Preset values, then the dataset's natural size, then whatever the user set."""
-    spec = DATASETS[args.dataset]
-    overrides = {"image_size": spec.image_size, "channels": spec.channels, "dataset": args.dataset}
+    points = args.dataset in POINT_DATASETS
+    model = args.model or ("mlp2d" if points else "dcgan")
+    if points != (model == "mlp2d"):
+        raise ConfigError(f"--model {model} does not fit --dataset {args.dataset}: 2D datasets "
+                          f"({', '.join(POINT_DATASETS)}) train --model mlp2d, image datasets mlp or dcgan")
+    overrides = {"dataset": args.dataset}
+    if not points:
+        overrides.update(image_size=DATASETS[args.dataset].image_size, channels=DATASETS[args.dataset].channels)
     if args.lr is not None:
         overrides.update(lr_g=args.lr, lr_d=args.lr)
     names = ("data_dir", "loss", "epochs", "max_seconds", "max_steps", "batch_size", "lr_g", "lr_d", "beta1",
              "beta2", "d_steps", "ema_decay", "image_size", "channels", "latent_dim", "g_width", "d_width", "d_dropout",
-             "d_batchnorm", "seed", "device", "precision")
+             "d_batchnorm", "hidden_layers", "noise", "optimizer", "r1_gamma", "seed", "device", "precision")
     overrides.update({name: getattr(args, name) for name in names if getattr(args, name) is not None})
-    return preset(args.model, **overrides)
+    return preset(model, **overrides)
 
 
 def cmd_train(args):
@@ -152,6 +169,10 @@ def cmd_train(args):
     else:
         model_cfg, train_cfg = train_configs(args)
         out = args.out or Path("runs") / f"{model_cfg.family}-{train_cfg.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if model_cfg.family == "mlp2d":
+        if checkpoint:
+            raise ConfigError("2D runs are short: start a new one instead of resuming")
+        return train_points(model_cfg, train_cfg, out, args)
     bar = None
     outcome = {}
 
@@ -198,14 +219,65 @@ def cmd_train(args):
     return 0
 
 
+def train_points(model_cfg, train_cfg, out, args):
+    """The 2D GAN to its budget: checkpoint, metrics.csv and a scatter of real and generated points in `out`."""
+    from tqdm import tqdm
+
+    data = POINT_DATASETS[train_cfg.dataset]()
+    gan = PointGAN(model_cfg, train_cfg, data)
+    print(f"{data.title} (σ = {data.sigma:g}) on the CPU → {out}", file=sys.stderr)
+    bar = tqdm(total=100, unit="%", dynamic_ncols=True, bar_format="{l_bar}{bar}| {elapsed}<{remaining} {postfix}")
+
+    def on_progress(gan):
+        bar.update(round(100 * gan.budget_used()) - bar.n)
+        bar.set_postfix_str(f"step {gan.step:,} loss_D {gan.latest['loss_d']:.3f} loss_G {gan.latest['loss_g']:.3f} "
+                            f"{describe_point_metrics(gan.metrics())}")
+
+    failure = None
+    try:
+        gan.train(on_progress)
+    except Diverged as error:
+        failure = error  # what was trained so far is still written below
+    bar.close()
+    out.mkdir(parents=True, exist_ok=True)
+    weights = gan.save(out / "checkpoint", command=args.command_line)
+    append_csv(out / "metrics.csv", list(gan.history[0]) if gan.history else ["update"], gan.history)
+    scatter_picture([(data.sample(2500, torch.Generator().manual_seed(1)), (150, 150, 150)),
+                     (gan.sample(2500, seed=1, average=True), (31, 119, 180))], data.scale).save(out / "points.png")
+    if failure:
+        print(f"error: {failure}", file=sys.stderr)
+        return 1
+    print(f"{gan.step:,} steps in {gan.elapsed:.1f} s ({gan.step / max(gan.elapsed, 1e-9):,.0f} steps/s): "
+          f"{describe_point_metrics(gan.metrics(average=True))}; run folder {out}")
+    if args.export:
+        print(f"generator exported to {export_generator(weights, args.export, command=args.command_line)}")
+    return 0
+
+
 def cmd_sample(args):
     if args.n < 1:
         raise GanStudioError("--n must be at least 1")
     generator, checkpoint = load_generator(args.path, resolve_device(args.device))
+    if checkpoint.model_cfg.family == "mlp2d":
+        return write_points(generator, checkpoint.model_cfg, args)
     z = sample_z(args.n, checkpoint.model_cfg.latent_dim, seed=args.seed, truncation=args.truncation)
     images = render(generator, z)  # [N, C, H, W] in [-1, 1]
     write_images(images, args.out, nrow=None)
     print(f"wrote {args.n} samples of shape {tuple(images.shape[1:])} to {args.out}")
+    return 0
+
+
+def write_points(generator, model_cfg, args):
+    with torch.no_grad():
+        points = generator(point_noise(args.n, model_cfg, torch.Generator().manual_seed(args.seed)))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.suffix.lower() == ".npz":
+        np.savez_compressed(args.out, points=points.numpy().astype(np.float32))
+    elif args.out.suffix.lower() == ".png":
+        scatter_picture([(points, (31, 119, 180))], model_cfg.data_scale).save(args.out)
+    else:
+        raise GanStudioError(f"--out must end in .png or .npz, not '{args.out.suffix}'")
+    print(f"wrote {args.n} points to {args.out}")
     return 0
 
 

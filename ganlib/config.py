@@ -8,6 +8,9 @@ from .errors import ConfigError
 
 IMAGE_SIZES = (28, 32, 64, 128)
 PRECISIONS = ("auto", "fp32", "bf16")
+IMAGE_FAMILIES = ("mlp", "dcgan")
+NOISES = ("gaussian", "uniform")
+OPTIMIZERS = ("adam", "sgd")
 
 
 @dataclass(frozen=True)
@@ -22,9 +25,7 @@ class ModelConfig:
     d_dropout: float = 0.0  # Dropout after each hidden D layer, as in the PyTorch notebook
 
     def validate(self):
-        from .models import MODEL_FAMILIES  # models import this module, so look the registry up late
-
-        check_choice("model", self.family, MODEL_FAMILIES)
+        check_choice("model", self.family, IMAGE_FAMILIES)
         if self.image_size not in IMAGE_SIZES:
             sizes = ", ".join(map(str, IMAGE_SIZES))
             raise ConfigError(f"image size {self.image_size} is not supported; choose one of {sizes}")
@@ -76,13 +77,82 @@ class TrainConfig:
         return self
 
 
+@dataclass(frozen=True)
+class PointModelConfig:
+    """The 2D Playground's networks: MLPs from noise to a point, and from a point to one logit."""
+    family: str = "mlp2d"
+    latent_dim: int = 2  # noise size
+    noise: str = "gaussian"  # or "uniform" on [-1, 1]
+    hidden_layers: int = 3
+    g_width: int = 128
+    d_width: int = 128
+    data_scale: float = 1.0  # half the side of the data's square: G's outputs are multiplied by it, D's inputs divided
+
+    def validate(self):
+        check_choice("model", self.family, ("mlp2d",))
+        check_choice("noise", self.noise, NOISES)
+        check_range("latent_dim", self.latent_dim, 1, 256)
+        check_range("hidden_layers", self.hidden_layers, 1, 8)
+        for name in ("g_width", "d_width"):
+            check_range(name, getattr(self, name), 1, 1024)
+        check_range("data_scale", self.data_scale, 1e-6, 1e6)
+        return self
+
+
+@dataclass(frozen=True)
+class PointTrainConfig:
+    """How a 2D GAN trains. Defaults measured on ring8 and grid25 (README: "The 2D Playground")."""
+    dataset: str = "ring8"
+    loss: str = "bce"
+    optimizer: str = "adam"
+    lr_g: float = 1e-3
+    lr_d: float = 1e-3
+    beta1: float = 0.5
+    beta2: float = 0.9
+    d_steps: int = 1
+    batch_size: int = 256
+    r1_gamma: float = 0.1  # weight of the R1 penalty ‖∇D(x)‖² on real points: keeps D smooth, G precise
+    ema_decay: float = 0.999  # exports and `sample` use a moving average of G, as image runs do
+    lr_decay: bool = True  # learning rates fall linearly to 0 over the budget (steps or seconds)
+    max_steps: int = 15_000
+    max_seconds: float = 0.0  # 0: no limit
+    seed: int = 0
+    device: str = "cpu"  # these networks are too small for a GPU to pay
+
+    def validate(self):
+        from .losses import LOSSES
+        from .points import POINT_DATASETS
+
+        check_choice("dataset", self.dataset, [*POINT_DATASETS, "points"])
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_range("lr_g", self.lr_g, 1e-8, 10.0)
+        check_range("lr_d", self.lr_d, 1e-8, 10.0)
+        check_range("beta1", self.beta1, 0.0, 0.999)
+        check_range("beta2", self.beta2, 0.0, 0.9999)
+        check_range("d_steps", self.d_steps, 1, 20)
+        check_range("batch_size", self.batch_size, 1, 65_536)
+        check_range("r1_gamma", self.r1_gamma, 0.0, 1000.0)
+        check_range("ema_decay", self.ema_decay, 0.0, 0.99999)
+        check_range("max_steps", self.max_steps, 1, 10**9)
+        check_range("max_seconds", self.max_seconds, 0, 10**7)
+        check_range("seed", self.seed, 0, 2**63 - 1)
+        return self
+
+
 # The notebooks' MLP GAN, exactly; and the recommended DCGAN, whose defaults above were chosen by measuring
 # 60-second runs on a 2-core CPU (README: "Choosing the defaults").
 PRESETS = {
     "mlp": (ModelConfig(family="mlp", g_width=256, d_width=256, d_batchnorm=False),
             TrainConfig(epochs=50, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, ema_decay=0.0)),
     "dcgan": (ModelConfig(), TrainConfig()),
+    "mlp2d": (PointModelConfig(), PointTrainConfig()),
 }
+
+
+def config_classes(family):
+    """(model config class, train config class) of a model family: what a checkpoint card is read into."""
+    return (PointModelConfig, PointTrainConfig) if family == "mlp2d" else (ModelConfig, TrainConfig)
 
 
 def check_choice(what, value, choices):
@@ -112,7 +182,10 @@ def preset(name, **overrides):
     """(ModelConfig, TrainConfig) for a preset with some fields replaced; unknown names list the valid ones."""
     check_choice("preset", name, PRESETS)
     model, train = PRESETS[name]
-    model_fields = {f.name for f in fields(ModelConfig)}
+    model_fields, train_fields = ({f.name for f in fields(config)} for config in (model, train))
+    unknown = set(overrides) - model_fields - train_fields
+    if unknown:
+        raise ConfigError(f"{', '.join(sorted(unknown))} does not apply to the {name} model")
     model = replace(model, **{k: v for k, v in overrides.items() if k in model_fields})
-    train = replace(train, **{k: v for k, v in overrides.items() if k not in model_fields})
+    train = replace(train, **{k: v for k, v in overrides.items() if k in train_fields})
     return model, train

@@ -18,3 +18,7 @@ class DatasetError(GanStudioError):
 
 class CheckpointError(GanStudioError):
     """A checkpoint that cannot be loaded safely or does not match its card."""
+
+
+class Diverged(GanStudioError):
+    """A NaN or infinite loss: the run stops and the last good checkpoint stays."""

@@ -1,8 +1,8 @@
-"""Turning image tensors into pictures people look at: grids (torchvision), PNGs and GIFs (Pillow)."""
+"""Turning tensors into pictures people look at: image grids (torchvision), 2D point clouds, PNGs and GIFs (Pillow)."""
 import math
 
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 from torchvision.utils import make_grid
 
 
@@ -25,3 +25,16 @@ def save_gif(frames, path, frame_ms=100, loop=0):
     first, *rest = [frame.convert("P", palette=Image.Palette.ADAPTIVE) for frame in frames]
     first.save(path, format="GIF", save_all=True, append_images=rest, duration=frame_ms, loop=loop, disposal=2)
     return path
+
+
+def scatter_picture(clouds, bound, size=480):
+    """Draw [(points [N, 2], RGB colour)] over the square [−bound, bound]², later clouds on top: the 2D
+    Playground's real and generated points as a PNG for the command line."""
+    picture = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(picture)
+    for points, colour in clouds:
+        pixels = ((points.detach().float().cpu() / bound + 1) / 2 * (size - 1)).tolist()
+        for x, y in pixels:
+            y = size - 1 - y  # y grows upwards on a chart, downwards in a picture
+            draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=colour)
+    return picture

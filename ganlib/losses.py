@@ -19,6 +19,11 @@ class Loss:
     score: Callable  # logits → what the D(x) / D(G(z)) chart shows
     gradient_penalty: float = 0.0  # weight of the WGAN-GP penalty on D's input gradient
 
+    @property
+    def probabilities(self):
+        """Whether D's scores are probabilities (a 0–1 chart, and 'D wins' means D(x) → 1, D(G(z)) → 0)."""
+        return self.score is torch.sigmoid
+
 
 def bce_d(real, fake):
     """Minimax D: maximize log D(x) + log(1 − D(G(z))), in the logit form that is safe under autocast."""
@@ -28,6 +33,12 @@ def bce_d(real, fake):
 def bce_g(fake):
     """Non-saturating G: maximize log D(G(z)) instead of minimizing log(1 − D(G(z)))."""
     return F.softplus(-fake).mean()
+
+
+def minimax_g(fake):
+    """The original, saturating G: minimize log(1 − D(G(z))) = −softplus(logit). Its gradient vanishes
+    exactly when G is losing (D(G(z)) → 0): the lesson the non-saturating form was invented to fix."""
+    return -F.softplus(fake).mean()
 
 
 def lsgan_d(real, fake):
@@ -53,6 +64,7 @@ def wasserstein_g(fake):
 
 LOSSES = {
     "bce": Loss(bce_d, bce_g, torch.sigmoid),
+    "minimax": Loss(bce_d, minimax_g, torch.sigmoid),
     "lsgan": Loss(lsgan_d, lsgan_g, torch.Tensor.float),
     "hinge": Loss(hinge_d, wasserstein_g, torch.Tensor.float),
     "wgan-gp": Loss(wasserstein_d, wasserstein_g, torch.Tensor.float, gradient_penalty=10.0),

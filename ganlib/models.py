@@ -107,6 +107,38 @@ class DCGANDiscriminator(nn.Module):
         return self.net(x).view(-1)
 
 
+def mlp(sizes, activation):
+    """Linear layers between consecutive sizes, `activation` after every one but the last."""
+    layers = []
+    for size_in, size_out in zip(sizes, sizes[1:]):
+        layers += [nn.Linear(size_in, size_out), activation()]
+    return nn.Sequential(*layers[:-1])
+
+
+class PointGenerator(nn.Module):
+    """noise → width × hidden_layers (ReLU) → a 2D point, scaled from [-1, 1]-ish to the data's square."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.scale = cfg.data_scale
+        self.net = mlp([cfg.latent_dim, *[cfg.g_width] * cfg.hidden_layers, 2], nn.ReLU)
+
+    def forward(self, z):  # z: [B, latent_dim] → [B, 2]
+        return self.net(z) * self.scale
+
+
+class PointDiscriminator(nn.Module):
+    """A 2D point → width × hidden_layers (LeakyReLU 0.2) → one logit."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.scale = cfg.data_scale
+        self.net = mlp([2, *[cfg.d_width] * cfg.hidden_layers, 1], lambda: nn.LeakyReLU(0.2))
+
+    def forward(self, x):  # x: [B, 2] → logits [B]
+        return self.net(x / self.scale).view(-1)
+
+
 def dcgan_init(module):
     """N(0, 0.02) conv weights and N(1, 0.02) BatchNorm scales, as in the DCGAN paper."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
@@ -119,13 +151,22 @@ def dcgan_init(module):
 MODEL_FAMILIES = {
     "mlp": (MLPGenerator, MLPDiscriminator),
     "dcgan": (DCGANGenerator, DCGANDiscriminator),
+    "mlp2d": (PointGenerator, PointDiscriminator),
 }
 
 
 def build_models(cfg):
-    """(generator, discriminator) for a validated ModelConfig, on the CPU in fp32."""
+    """(generator, discriminator) for a validated ModelConfig or PointModelConfig, on the CPU in fp32."""
     generator_cls, discriminator_cls = MODEL_FAMILIES[cfg.validate().family]
     return generator_cls(cfg), discriminator_cls(cfg)
+
+
+@torch.no_grad()
+def update_average(averaged, current, decay, step):
+    """One step of the exponential moving average of G's weights that grids and exports show."""
+    decay = min(decay, (1 + step) / (10 + step))  # short memory while G is young
+    for averaged_param, param in zip(averaged.parameters(), current.parameters()):
+        averaged_param.lerp_(param, 1 - decay)
 
 
 def batchnorm_layers(model):

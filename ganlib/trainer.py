@@ -19,11 +19,11 @@ from .config import ModelConfig, TrainConfig, config_to_dict
 from .datasets import load_dataset
 from .device import autocast_dtype, describe_device, resolve_device
 from .distributed import any_rank, join_process_group, rank_and_world_size
-from .errors import ConfigError, GanStudioError
+from .errors import ConfigError, Diverged, GanStudioError
 from .images import to_pil_grid
 from .latent import sample_z
 from .losses import get_loss, gradient_penalty
-from .models import build_models, calibrate_batchnorm
+from .models import build_models, calibrate_batchnorm, update_average
 from .quality import QUALITY_SAMPLES, QualityMeter, QualityScore
 from .rundir import METRIC_NAMES, RunDirectory
 
@@ -85,10 +85,6 @@ class Finished:
 class Failed:
     message: str
     step: int
-
-
-class Diverged(GanStudioError):
-    """A NaN or infinite loss: the run stops and the last good checkpoint stays."""
 
 
 def epoch_order(seed, epoch, n):
@@ -232,13 +228,9 @@ class Trainer:
         return torch.stack([loss_d.detach(), loss_g.detach(), loss.score(d_real.detach()).mean(),
                             loss.score(d_fake.detach()).mean(), grad_norm_g, grad_norm_d]).float()
 
-    @torch.no_grad()
     def _update_ema(self):
-        if self.sample_generator is self.generator:
-            return
-        decay = min(self.cfg.ema_decay, (1 + self.step) / (10 + self.step))  # short memory while G is young
-        for averaged, current in zip(self.sample_generator.parameters(), self.generator.parameters()):
-            averaged.lerp_(current, 1 - decay)
+        if self.sample_generator is not self.generator:
+            update_average(self.sample_generator, self.generator, self.cfg.ema_decay, self.step)
 
     def _gradient_penalty(self, real, fake):
         alpha = torch.rand(real.shape[0], 1, 1, 1, device=self.device, generator=self.rng)
