@@ -15,6 +15,8 @@ def home():
         "5,000 MNIST digits."
     )
     st.page_link(train_page, label="Train a GAN: press Start and watch it learn", icon=":material/play_circle:")
+    st.page_link(playground_page, label="2D Playground: see the game on points in the plane, one step at a time, "
+                 "with lessons on mode collapse and other failures", icon=":material/scatter_plot:")
     st.page_link(explore_page, label="Explore what a generator learned: samples, morphs, nearest real images",
                  icon=":material/explore:")
     st.markdown("From a terminal: `python -m ganlib train --dataset mnist-sample --model dcgan --max-seconds 60`.")
@@ -23,5 +25,7 @@ def home():
 
 
 train_page = st.Page("pages/train.py", title="Train", icon=":material/model_training:")
+playground_page = st.Page("pages/playground.py", title="2D Playground", icon=":material/scatter_plot:")
 explore_page = st.Page("pages/explore.py", title="Latent explorer", icon=":material/explore:")
-st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), train_page, explore_page]).run()
+st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), train_page, playground_page,
+               explore_page]).run()

@@ -25,17 +25,34 @@ def line_chart(rows, series, title, y_title, y_range=None, height=260, x="step")
     return figure
 
 
-def loss_chart(rows):
-    return line_chart(rows, [("loss_d", "loss D"), ("loss_g", "loss G")], "Losses", "loss")
+def loss_chart(rows, x="step"):
+    return line_chart(rows, [("loss_d", "loss D"), ("loss_g", "loss G")], "Losses", "loss", x=x)
 
 
-def score_chart(rows, probabilities=True):
+def score_chart(rows, probabilities=True, x="step"):
     return line_chart(rows, [("d_real", "D(x): real"), ("d_fake", "D(G(z)): fake")], "The game's scoreboard",
-                      "D's output", y_range=[0, 1] if probabilities else None)
+                      "D's output", y_range=[0, 1] if probabilities else None, x=x)
 
 
 def gradient_chart(rows):
     return line_chart(rows, [("grad_norm_d", "‖∇D‖"), ("grad_norm_g", "‖∇G‖")], "Gradient norms", "norm")
+
+
+def compare_chart(runs, series, title, y_title, y_range=None, height=300):
+    """Several runs on one chart: one colour per run ({label: rows}), one dash per column of `series`."""
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+    figure = go.Figure()
+    for index, (run_label, rows) in enumerate(runs.items()):
+        rows = thin(rows)
+        for dash, (column, label) in zip(("solid", "dot", "dash"), series):
+            figure.add_trace(go.Scatter(x=[r["step"] for r in rows], y=[r[column] for r in rows], mode="lines",
+                                        name=f"{run_label}: {label}",
+                                        line=dict(color=colours[index % len(colours)], dash=dash)))
+    figure.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="step",
+                         yaxis_title=y_title, legend=dict(orientation="h", y=-0.3), uirevision="keep")
+    if y_range:
+        figure.update_yaxes(range=y_range)
+    return figure
 
 
 def quality_chart(scored, height=260):

@@ -28,9 +28,13 @@ def resolve_device(name="auto"):
     elif name not in available_devices():
         raise ConfigError(f"device '{name}' is not available on this machine; use --device auto or cpu")
     if name == "cpu":
-        # Use every core: the default can be fewer than os.cpu_count() inside containers.
-        torch.set_num_threads(max(1, int(os.environ.get("GAN_STUDIO_CPU_THREADS", os.cpu_count() or 1))))
+        torch.set_num_threads(cpu_threads())
     return torch.device(name)
+
+
+def cpu_threads():
+    """GAN_STUDIO_CPU_THREADS, else every core (torch's default can be fewer than os.cpu_count() in containers)."""
+    return max(1, int(os.environ.get("GAN_STUDIO_CPU_THREADS", os.cpu_count() or 1)))
 
 
 def autocast_dtype(device, precision):

@@ -11,6 +11,7 @@ from dataclasses import replace
 import torch
 
 from .checkpoint import save_checkpoint
+from .device import resolve_device
 from .errors import Diverged
 from .losses import get_loss, gradient_penalty
 from .models import build_models, update_average
@@ -37,6 +38,7 @@ class PointGAN:
         self.data = data
         self.model_cfg = replace(model_cfg, data_scale=round(data.scale, 6)).validate()
         self.cfg = train_cfg.validate()
+        resolve_device(train_cfg.device)  # sets the CPU threads, as image runs do
         torch.manual_seed(train_cfg.seed)
         self.generator, self.discriminator = build_models(self.model_cfg)
         # Exports and `sample` use a moving average of G; the Playground shows G itself, so a G step shows.

@@ -1,0 +1,267 @@
+"""2D Playground: the adversarial game on points in the plane, live or one D or G step at a time."""
+import time
+from dataclasses import fields, replace
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from app_state import page_setup
+from ganlib import charts
+from ganlib.config import NOISES, OPTIMIZERS, PointModelConfig, PointTrainConfig, preset
+from ganlib.errors import Diverged, GanStudioError
+from ganlib.lessons import LESSONS
+from ganlib.losses import LOSSES
+from ganlib.pointgan import PointGAN, describe_point_metrics
+from ganlib.points import POINT_DATASETS, points_from_csv, user_points
+
+TICK_SECONDS = 0.25  # the live figure redraws four times a second while playing
+STEP_SECONDS = 0.15  # training time per tick; slow motion takes one step per tick instead
+SHOWN_POINTS = 400  # per cloud: enough to see modes, few enough for the browser to redraw fast
+LAYERS = ("Real points", "Generated points", "D's heatmap", "Warped noise grid", "G's push")
+DATA_TITLES = {**{name: make().title for name, make in POINT_DATASETS.items()}, "points": "Your points"}
+# Settings kept when presenter mode hides their widgets (Streamlit forgets the state of unrendered widgets).
+KEPT_KEYS = ["pg_lesson", "pg_slow", "pg_layers",
+             *(f"pg_{f.name}" for config in (PointModelConfig, PointTrainConfig) for f in fields(config))]
+
+
+def apply_lesson():
+    """Copy the chosen lesson's settings into the widgets and start the game afresh."""
+    lesson = LESSONS[st.session_state.pg_lesson]
+    model, train = preset("mlp2d", **lesson.playground)
+    for config in (model, train):
+        for f in fields(config):
+            st.session_state[f"pg_{f.name}"] = getattr(config, f.name)
+    st.session_state.pop("pg_gan", None)
+    st.session_state.pg_playing = False
+
+
+def settings(side):
+    """The sidebar → (model_cfg, train_cfg): the dataset and the knobs GAN Lab has, plus D steps and R1."""
+    side.header("Settings")
+    side.selectbox("Data", list(DATA_TITLES), key="pg_dataset", format_func=DATA_TITLES.get)
+    side.selectbox("Loss", list(LOSSES), key="pg_loss", help="the same losses as image runs; 'minimax' is the "
+                   "original saturating one")
+    side.selectbox("Optimizer", OPTIMIZERS, key="pg_optimizer")
+    left, right = side.columns(2)
+    left.number_input("G learning rate", 1e-6, 1.0, key="pg_lr_g", format="%.5f", step=1e-4)
+    right.number_input("D learning rate", 1e-6, 1.0, key="pg_lr_d", format="%.5f", step=1e-4)
+    left.number_input("D steps per G step", 1, 20, key="pg_d_steps")
+    right.number_input("R1 penalty γ", 0.0, 100.0, key="pg_r1_gamma", step=0.05, help="0: off")
+    left.number_input("Noise size", 1, 64, key="pg_latent_dim")
+    right.selectbox("Noise", NOISES, key="pg_noise")
+    left.number_input("Hidden layers", 1, 8, key="pg_hidden_layers")
+    right.number_input("Width", 1, 512, key="pg_g_width", help="neurons per hidden layer, G and D")
+    left.number_input("Batch size", 1, 4096, key="pg_batch_size")
+    right.number_input("Seed", 0, 2**31 - 1, key="pg_seed")
+
+
+def configs():
+    values = {f.name: st.session_state[f"pg_{f.name}"] for config in (PointModelConfig, PointTrainConfig)
+              for f in fields(config) if f"pg_{f.name}" in st.session_state}
+    values["d_width"] = values["g_width"]
+    return preset("mlp2d", **{**values, "lr_decay": False})  # a game played by hand has no budget to decay over
+
+
+def point_data(dataset):
+    """The data to play on; 'Your points' come from a CSV upload and from clicks on the canvas."""
+    if dataset != "points":
+        return POINT_DATASETS[dataset]()
+    placed = st.session_state.setdefault("pg_placed", [])
+    upload = st.file_uploader("Points as CSV (x,y per row)", type=["csv", "txt"], key="pg_csv")
+    uploaded = points_from_csv(upload.getvalue().decode("utf-8", errors="replace")) if upload else np.zeros((0, 2))
+    points_canvas(placed, uploaded)
+    points = np.concatenate([uploaded, np.array(placed, dtype=np.float32).reshape(-1, 2)])
+    if len(points) < 2:
+        raise GanStudioError("place at least two points on the canvas (click, or drag a lasso) or upload a CSV")
+    return user_points(points)
+
+
+def points_canvas(placed, uploaded):
+    """A faint grid of clickable dots: clicking one, or lassoing many, adds them to your points."""
+    grid = np.linspace(-1, 1, 41)
+    gx, gy = np.meshgrid(grid, grid)
+    figure = go.Figure([
+        go.Scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", name="canvas", hoverinfo="none",
+                   marker=dict(size=7, color="rgba(0,0,0,0.07)")),
+        go.Scatter(x=[p[0] for p in [*uploaded, *placed]], y=[p[1] for p in [*uploaded, *placed]],
+                   mode="markers", name="your points", marker=dict(size=8, color="#d62728")),
+    ])
+    figure.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), title="Click or lasso to add points",
+                         yaxis=dict(scaleanchor="x"), showlegend=False, dragmode="lasso")
+    canvas_col, help_col = st.columns([2, 1])
+    event = canvas_col.plotly_chart(figure, on_select="rerun", selection_mode=("points", "lasso", "box"),
+                                    key="pg_canvas")
+    chosen = tuple((p["x"], p["y"]) for p in event.selection.points if p["curve_number"] == 0)
+    if chosen and chosen != st.session_state.get("pg_canvas_last"):
+        st.session_state.pg_canvas_last = chosen  # a selection stays selected across reruns: add it once
+        placed.extend(chosen)
+        st.session_state.pop("pg_gan", None)
+    help_col.caption(f"{len(placed)} placed, {len(uploaded)} uploaded. Each point is blurred by 2% of the "
+                     "cloud's size, so a few clicks make a distribution.")
+    if help_col.button("Clear placed points", key="pg_clear_points"):
+        placed.clear()
+        st.session_state.pop("pg_gan", None)
+
+
+def current_gan(model_cfg, train_cfg, data):
+    """The session's game: rebuilt when the data or the networks change, retuned in place otherwise."""
+    identity = (replace(model_cfg, data_scale=0), train_cfg.dataset, train_cfg.optimizer, train_cfg.seed,
+                len(data.centers), float(data.centers.sum()))
+    gan = st.session_state.get("pg_gan")
+    if gan is None or st.session_state.get("pg_identity") != identity:
+        gan = st.session_state.pg_gan = PointGAN(model_cfg, train_cfg, data)
+        st.session_state.pg_identity = identity
+    elif gan.cfg != train_cfg:
+        gan.retune(train_cfg)
+    return gan
+
+
+def take(gan, action):
+    """Run one of the step buttons' actions; a diverged game pauses with its message."""
+    try:
+        action(gan)
+    except Diverged as error:
+        st.session_state.pg_playing = False
+        st.session_state.pg_error = str(error)
+
+
+def controls(gan):
+    play, step, d_only, g_only, slow, reset = st.columns([1, 1, 1, 1, 1.3, 1])
+    playing = st.session_state.setdefault("pg_playing", False)
+    if play.button("Pause" if playing else "Play", key="pg_play", type="primary", width="stretch"):
+        st.session_state.pg_playing = not playing
+        st.rerun()  # the live view's refresh timer starts or stops with a full rerun
+    if step.button("Step", key="pg_step", help="D steps, then one G step", width="stretch"):
+        take(gan, PointGAN.train_step)
+    if d_only.button("D step", key="pg_step_d", help="one update of the discriminator alone", width="stretch"):
+        take(gan, PointGAN.d_step)
+    if g_only.button("G step", key="pg_step_g", help="one update of the generator alone", width="stretch"):
+        take(gan, PointGAN.g_step)
+    slow.toggle("Slow motion", key="pg_slow", help="one step per refresh")
+    if reset.button("Reset", key="pg_reset", width="stretch"):
+        st.session_state.pop("pg_gan", None)
+        st.session_state.pg_playing = False
+        st.rerun()
+
+
+def game_figure(gan, layers, height):
+    """One figure: D's heatmap, the warped noise grid, real and generated points, and G's push as arrows."""
+    bound = gan.data.scale
+    traces = []
+    if "D's heatmap" in layers:
+        axis, field = gan.discriminator_field(resolution=48)
+        probabilities = gan.loss.probabilities
+        traces.append(go.Heatmap(x=axis.numpy(), y=axis.numpy(), z=field.numpy(), colorscale="RdBu", opacity=0.55,
+                                 zmin=0 if probabilities else None, zmax=1 if probabilities else None,
+                                 colorbar=dict(title="D", thickness=12), hoverinfo="skip"))
+    if "Warped noise grid" in layers:
+        xs, ys = polylines([line.numpy() for line in gan.warped_grid()])
+        traces.append(go.Scatter(x=xs, y=ys, mode="lines", name="G(noise grid)", hoverinfo="skip",
+                                 line=dict(color="rgba(90,90,90,0.45)", width=1)))
+    if "Real points" in layers:
+        real = gan.data.sample(SHOWN_POINTS, torch_seed(0)).numpy()
+        traces.append(go.Scatter(x=real[:, 0], y=real[:, 1], mode="markers", name="real",
+                                 marker=dict(size=5, color="#2ca02c")))
+    if "Generated points" in layers:
+        fake = gan.sample(SHOWN_POINTS, seed=0).numpy()
+        traces.append(go.Scatter(x=fake[:, 0], y=fake[:, 1], mode="markers", name="generated",
+                                 marker=dict(size=5, color="#9467bd")))
+    if "G's push" in layers:
+        traces.append(push_arrows(gan, bound))
+    figure = go.Figure(traces)
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), uirevision="keep",
+                         legend=dict(orientation="h", y=-0.06), font=dict(size=18 if height > 600 else 13))
+    figure.update_xaxes(range=[-bound, bound], constrain="domain")
+    figure.update_yaxes(range=[-bound, bound], scaleanchor="x")
+    return figure
+
+
+def push_arrows(gan, bound):
+    """Arrows from fake points along −∂L_G/∂x, the longest one 15% of the plot; its size is in the legend."""
+    points, push = (t.numpy() for t in gan.generator_push(n=100))
+    longest = float(np.linalg.norm(push, axis=1).max())
+    ends = points + push * (0.15 * bound / max(longest, 1e-30))
+    xs, ys = polylines([np.stack([start, end]) for start, end in zip(points, ends)])
+    sizes = [0, 9, 0] * len(points)  # an arrowhead at each segment's end only
+    return go.Scatter(x=xs, y=ys, mode="lines+markers", name=f"G's push (longest ‖∇‖ = {longest:.2g})",
+                      line=dict(color="#ff7f0e", width=1.5), hoverinfo="skip",
+                      marker=dict(symbol="arrow", size=sizes, angleref="previous", color="#ff7f0e"))
+
+
+def polylines(lines):
+    """[P, 2] arrays → x and y lists with None between lines: many lines in one trace."""
+    xs, ys = [], []
+    for line in lines:
+        xs += [*line[:, 0].tolist(), None]
+        ys += [*line[:, 1].tolist(), None]
+    return xs, ys
+
+
+def torch_seed(seed):
+    import torch
+
+    return torch.Generator().manual_seed(seed)
+
+
+def live_view(presenting):
+    """Polled while playing: train for a slice of time, then redraw the figure, the figures and the charts."""
+    gan = st.session_state.get("pg_gan")
+    if gan is None:
+        return
+    if st.session_state.get("pg_playing"):
+        if st.session_state.get("pg_slow"):
+            take(gan, PointGAN.train_step)
+        else:
+            deadline = time.perf_counter() + STEP_SECONDS
+            while time.perf_counter() < deadline and st.session_state.pg_playing:
+                take(gan, PointGAN.train_step)
+    if st.session_state.get("pg_error"):
+        st.error(st.session_state.pop("pg_error"))
+    layers = st.session_state.get("pg_layers", LAYERS)
+    st.markdown(f"**Step {gan.step:,}** · {gan.updates:,} updates · {describe_point_metrics(gan.metrics())}")
+    figure_col, chart_col = (st.container(), None) if presenting else st.columns([3, 2])
+    figure_col.plotly_chart(game_figure(gan, layers, 780 if presenting else 560), key="pg_figure")
+    if chart_col is not None and gan.history:
+        chart_col.plotly_chart(charts.loss_chart(gan.history, x="update"), key="pg_loss_chart")
+        chart_col.plotly_chart(charts.score_chart(gan.history, gan.loss.probabilities, x="update"),
+                               key="pg_score_chart")
+
+
+page_setup()
+for key in KEPT_KEYS:  # keep settings whose widgets presenter mode does not draw
+    if key in st.session_state:
+        st.session_state[key] = st.session_state[key]
+if "pg_lesson" not in st.session_state:
+    st.session_state.pg_lesson = next(iter(LESSONS))
+    st.session_state.pg_layers = list(LAYERS)
+    apply_lesson()
+
+title_col, presenter_col = st.columns([4, 1])
+title_col.title("2D Playground")
+presenting = presenter_col.toggle("Presenter mode", key="pg_presenter", help="controls folded away, the figure large")
+lesson = LESSONS[st.session_state.pg_lesson]
+if presenting:
+    st.markdown(f"### {lesson.title}\n{lesson.explanation}")
+else:
+    lesson_col, text_col = st.columns([1, 2])
+    lesson_col.selectbox("Lesson", list(LESSONS), key="pg_lesson", format_func=lambda k: LESSONS[k].title,
+                         on_change=apply_lesson)
+    text_col.info(lesson.explanation)
+    settings(st.sidebar)
+try:
+    model_cfg, train_cfg = configs()
+    gan = current_gan(model_cfg, train_cfg, point_data(train_cfg.dataset))
+except GanStudioError as error:
+    st.warning(str(error))
+    st.stop()
+controls(gan)
+if not presenting:
+    st.pills("Layers", LAYERS, selection_mode="multi", key="pg_layers")
+playing = st.session_state.get("pg_playing", False)
+st.fragment(live_view, run_every=TICK_SECONDS if playing else None)(presenting)
+if not presenting:
+    st.caption("Green: real points. Purple: what G draws now. Background: D's verdict (blue = real, red = fake). "
+               "Grey lines: a square grid of noise, bent by G. Orange arrows: where G's loss gradient pushes each "
+               "point. Modes and high quality as in the literature: a sample within 3σ of a center is high quality; "
+               "a mode is captured when it has one. KL and JS compare 2,500 samples on a 50×50 grid.")
