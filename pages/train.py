@@ -8,6 +8,7 @@ import streamlit as st
 from app_state import (HEARTBEAT_SECONDS, checkpoints_dir, keep_alive, page_setup, run_manager, session_id,
                        staged_upload)
 from ganlib import charts
+from ganlib.alarms import check_alarms
 from ganlib.archives import stage_zip_upload
 from ganlib.checkpoint import export_generator
 from ganlib.config import IMAGE_SIZES, ModelConfig, TrainConfig, preset
@@ -15,11 +16,15 @@ from ganlib.datasets import DATASETS
 from ganlib.device import available_devices
 from ganlib.errors import GanStudioError
 from ganlib.images import save_gif
-from ganlib.losses import LOSSES
+from ganlib.lessons import LESSONS
+from ganlib.losses import LOSSES, get_loss
 from ganlib.runs import HostLimits
 from ganlib.trainer import Trainer
 
-PRESETS = {"DCGAN (recommended)": "dcgan", "Original MLP GAN (notebook)": "mlp"}
+# label → (ganlib preset, overrides, the lesson's explanation)
+PRESETS = {"DCGAN (recommended)": ("dcgan", {}, ""), "Original MLP GAN (notebook)": ("mlp", {}, ""),
+           **{f"Lesson: {lesson.title}": (lesson.image_preset, lesson.image_overrides, lesson.explanation)
+              for lesson in LESSONS.values() if lesson.image_preset}}
 DEFAULT_SECONDS = 60
 QUALITY = ("The quality meter scores 1,000 samples every epoch. For digits, a classifier trained on the "
            "MNIST sample says which digits G draws: even bars mean every digit is drawn; one tall bar is mode "
@@ -42,7 +47,8 @@ def host_limits():
 
 def apply_preset():
     """Copy the chosen preset's values into the setting widgets (the data and device stay as chosen)."""
-    model, train = preset(PRESETS[st.session_state.train_preset])
+    name, overrides, _ = PRESETS[st.session_state.train_preset]
+    model, train = preset(name, **overrides)
     for config in (model, train):
         for f in fields(config):
             if f.name not in KEPT_ON_PRESET_CHANGE or f"train_{f.name}" not in st.session_state:
@@ -64,6 +70,9 @@ def settings(limits):
     side = st.sidebar
     side.header("Settings")
     side.selectbox("Preset", list(PRESETS), key="train_preset", on_change=apply_preset)
+    explanation = PRESETS[st.session_state.train_preset][2]
+    if explanation:
+        side.caption(explanation)
     dataset = side.selectbox("Dataset", list(limits.datasets), key="train_dataset", on_change=apply_dataset,
                              format_func=lambda name: DATASETS[name].title)
     data_dir, problem = dataset_source(side) if dataset == "folder" else ("", None)
@@ -81,6 +90,8 @@ def settings(limits):
     right.number_input("D learning rate", 0.0, 1.0, key="train_lr_d", format="%.5f", step=1e-4)
     left.number_input("β1", 0.0, 0.999, key="train_beta1", format="%.3f", step=0.1)
     right.number_input("β2", 0.0, 0.9999, key="train_beta2", format="%.4f", step=0.001)
+    left.number_input("D steps per G step", 1, 20, key="train_d_steps")
+    right.checkbox("BatchNorm in D", key="train_d_batchnorm", help="DCGAN only")
     left.number_input("Epochs", 1, 100_000, key="train_epochs")
     right.number_input("Time limit (s)", 0.0, 86_400.0, key="train_max_seconds", step=10.0, help="0: no limit")
     left.number_input("Seed", 0, 2**31 - 1, key="train_seed")
@@ -167,7 +178,8 @@ def live_view():
     if run.status == "failed":
         st.error(run.message)
     if run.rows:
-        probabilities = run.train_cfg.loss == "bce"
+        probabilities = get_loss(run.train_cfg.loss).probabilities
+        alarms_view(run, probabilities)
         loss_col, score_col, grad_col = st.columns(3)
         loss_col.plotly_chart(charts.loss_chart(run.rows), key="train_loss_chart")
         score_col.plotly_chart(charts.score_chart(run.rows, probabilities), key="train_score_chart")
@@ -180,6 +192,46 @@ def live_view():
         st.session_state.train_was_active = False
         st.rerun()  # one full rerun to stop polling and show the results
     st.session_state.train_was_active = run.active
+
+
+def alarms_view(run, probabilities):
+    """Failure alarms in plain words, each with its likely fix, while the run can still be stopped early."""
+    for alarm in check_alarms(run.rows, [event.score.diversity for event in run.quality], probabilities):
+        st.warning(f"**{alarm.message}** {alarm.fix}", icon=":material/warning:")
+
+
+def compare_view():
+    """Two or more runs of this session on the same charts, their latest grids side by side."""
+    runs = [run for run in run_manager().runs_of(session_id()) if run.rows]
+    if len(runs) < 2:
+        return
+    st.subheader("Compare runs")
+    labels = {run.run_id: run_label(number, run) for number, run in enumerate(runs, start=1)}
+    chosen = st.multiselect("Runs", list(labels), default=list(labels)[-2:], format_func=labels.get,
+                            key="train_compare")
+    chosen_runs = [run for run in runs if run.run_id in chosen]
+    if len(chosen_runs) < 2:
+        st.caption("Pick at least two runs.")
+        return
+    by_label = {labels[run.run_id].split(" · ")[0]: list(run.rows) for run in chosen_runs}
+    loss_col, score_col = st.columns(2)
+    loss_col.plotly_chart(charts.compare_chart(by_label, [("loss_d", "loss D"), ("loss_g", "loss G")], "Losses",
+                                               "loss"), key="train_compare_losses")
+    probabilities = all(get_loss(run.train_cfg.loss).probabilities for run in chosen_runs)
+    score_col.plotly_chart(charts.compare_chart(by_label, [("d_real", "D(x)"), ("d_fake", "D(G(z))")],
+                                                "The game's scoreboard", "D's output",
+                                                y_range=[0, 1] if probabilities else None), key="train_compare_scores")
+    for column, run in zip(st.columns(len(chosen_runs)), chosen_runs):
+        if run.grids:
+            epoch, step, image, _ = run.grids[-1]
+            column.image(image, caption=f"{labels[run.run_id]} · epoch {epoch}, step {step:,}", width="stretch")
+
+
+def run_label(number, run):
+    model, train = run.model_cfg, run.train_cfg
+    batchnorm = "" if model.family == "mlp" else (", BatchNorm in D" if model.d_batchnorm else ", no BatchNorm in D")
+    return (f"run {number} · {model.family}{batchnorm}, {train.loss}, lr G {train.lr_g:g} / D {train.lr_d:g} · "
+            f"{run.status}")
 
 
 def grids_view(run):
@@ -294,3 +346,5 @@ elif run is None:
                      + limits.describe())
 poll = 1.0 if run is not None and run.active else HEARTBEAT_SECONDS
 st.fragment(live_view, run_every=poll)()
+if run is None or not run.active:
+    compare_view()

@@ -215,3 +215,33 @@ def test_explorer_accepts_an_uploaded_checkpoint_and_refuses_a_pickle(monkeypatc
     assert not app.exception
     assert any("MLP · 28×28×1" in c.value for c in app.caption)
     assert set(image_captions(app)[:24]) == {f"#{i}" for i in range(24)}
+
+
+def test_lesson_presets_fill_in_their_settings_and_explain_themselves():
+    app = open_train_page()
+    app.sidebar.selectbox(key="train_preset").select("Lesson: Discriminator too strong: the vanishing gradient").run()
+    assert app.sidebar.selectbox(key="train_loss").value == "minimax"
+    assert app.sidebar.number_input(key="train_d_steps").value == 3
+    assert app.sidebar.number_input(key="train_lr_d").value == pytest.approx(2e-3)
+    assert any("vanishes when D is sure" in c.value for c in app.sidebar.caption)
+
+
+def test_a_run_whose_discriminator_wins_rings_the_alarm_and_two_runs_compare():
+    app = open_train_page()
+    app.sidebar.selectbox(key="train_preset").select("Lesson: Learning rate too high: oscillation").run()
+    app.sidebar.number_input(key="train_epochs").set_value(2).run()  # 156 steps: D has won by step 60
+    button(app, "Start training").click().run()
+    assert wait_for(app, lambda a: any("finished" in m.value for m in a.markdown), seconds=120)
+    alarm = next(w.value for w in app.warning if "discriminator is winning outright" in w.value)
+    assert "D(x) ≈ 1.00" in alarm and "Lower D's learning rate" in alarm
+    assert not any(s.value == "Compare runs" for s in app.subheader)  # one run: nothing to compare yet
+    app.sidebar.selectbox(key="train_preset").select("DCGAN (recommended)").run()
+    for key, value in [("train_g_width", 8), ("train_d_width", 8), ("train_epochs", 1), ("train_batch_size", 128)]:
+        app.sidebar.number_input(key=key).set_value(value).run()
+    button(app, "Start training").click().run()
+    assert wait_for(app, lambda a: any(s.value == "Compare runs" for s in a.subheader))
+    assert len(app.multiselect(key="train_compare").value) == 2
+    assert len(app.get("plotly_chart")) == 5 + 2  # the latest run's five, then both runs' losses and scores
+    captions = [image.proto.imgs[0].caption for image in app.get("image")]
+    assert any(c.startswith("run 1 · dcgan, BatchNorm in D, bce, lr G 0.1 / D 0.1") for c in captions)
+    assert any(c.startswith("run 2 · dcgan, BatchNorm in D, bce, lr G 0.002 / D 0.001") for c in captions)
