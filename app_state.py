@@ -19,18 +19,10 @@ def page_setup(entry_point=False):
     legacy pages/ navigation (entries named after the files); such a page sends its session through app.py once.
     """
     st.set_page_config(page_title="GAN Studio", page_icon="🎨", layout="wide")
-    share_the_cpu()
     if entry_point:
         st.session_state.routed = True
     elif not st.session_state.get("routed"):
         st.switch_page("app.py")
-
-
-def share_the_cpu():
-    """torch in the app gets every core but one (GAN_STUDIO_CPU_THREADS overrides): Streamlit's own work, other
-    sessions and a browser on the same machine need the last. With every core taken, torch's threads wait on
-    the busy one: on 2 cores a 2D Playground step took 47 ms instead of 12."""
-    os.environ.setdefault("GAN_STUDIO_CPU_THREADS", str(max(1, (os.cpu_count() or 2) - 1)))
 
 
 @st.cache_resource

@@ -1,6 +1,8 @@
 """Pick the training device and the numeric tricks that pay on it."""
 import os
 import platform
+import threading
+from contextlib import contextmanager
 
 import torch
 
@@ -35,6 +37,27 @@ def resolve_device(name="auto"):
 def cpu_threads():
     """GAN_STUDIO_CPU_THREADS, else every core (torch's default can be fewer than os.cpu_count() in containers)."""
     return max(1, int(os.environ.get("GAN_STUDIO_CPU_THREADS", os.cpu_count() or 1)))
+
+
+_THREADS_LOCK = threading.Lock()
+
+
+@contextmanager
+def single_cpu_thread():
+    """Run tiny networks (the 2D Playground's) on one torch thread, then give the others back.
+
+    torch's thread count is one setting for the whole process. Tiny matrix products gain nothing from a second
+    thread, and when another process (Streamlit, a browser) holds a core its threads wait on each other: on 2
+    cores a Playground step took 47 ms with two threads against 12 with one. Sessions take turns here; an image
+    run in the same process trains on one thread while a Playground steps, which shares the cores between them.
+    """
+    with _THREADS_LOCK:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(previous)
 
 
 def autocast_dtype(device, precision):

@@ -9,6 +9,7 @@ import streamlit as st
 from app_state import page_setup
 from ganlib import charts
 from ganlib.config import NOISES, OPTIMIZERS, PointModelConfig, PointTrainConfig, preset
+from ganlib.device import single_cpu_thread
 from ganlib.errors import Diverged, GanStudioError
 from ganlib.lessons import LESSONS
 from ganlib.losses import LOSSES
@@ -16,7 +17,7 @@ from ganlib.pointgan import PointGAN, describe_point_metrics
 from ganlib.points import POINT_DATASETS, points_from_csv, user_points
 
 TICK_SECONDS = 0.25  # the live figure redraws four times a second while playing
-STEP_SECONDS = 0.15  # training time per tick; slow motion takes one step per tick instead
+STEP_SECONDS = 0.12  # training time per tick; slow motion takes one step per tick instead
 SHOWN_POINTS = 400  # per cloud: enough to see modes, few enough for the browser to redraw fast
 LAYERS = ("Real points", "Generated points", "D's heatmap", "Warped noise grid", "G's push")
 DATA_TITLES = {**{name: make().title for name, make in POINT_DATASETS.items()}, "points": "Your points"}
@@ -120,10 +121,20 @@ def current_gan(model_cfg, train_cfg, data):
 def take(gan, action):
     """Run one of the step buttons' actions; a diverged game pauses with its message."""
     try:
-        action(gan)
+        with single_cpu_thread():
+            action(gan)
     except Diverged as error:
         st.session_state.pg_playing = False
         st.session_state.pg_error = str(error)
+
+
+def play_for(seconds):
+    """An action: steps of the game for `seconds` of training time."""
+    def action(gan):
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            gan.train_step()
+    return action
 
 
 def controls(gan):
@@ -210,18 +221,15 @@ def live_view(presenting):
     if gan is None:
         return
     if st.session_state.get("pg_playing"):
-        if st.session_state.get("pg_slow"):
-            take(gan, PointGAN.train_step)
-        else:
-            deadline = time.perf_counter() + STEP_SECONDS
-            while time.perf_counter() < deadline and st.session_state.pg_playing:
-                take(gan, PointGAN.train_step)
+        take(gan, PointGAN.train_step if st.session_state.get("pg_slow") else play_for(STEP_SECONDS))
     if st.session_state.get("pg_error"):
         st.error(st.session_state.pop("pg_error"))
-    layers = st.session_state.get("pg_layers", LAYERS)
-    st.markdown(f"**Step {gan.step:,}** · {gan.updates:,} updates · {describe_point_metrics(gan.metrics())}")
+    with single_cpu_thread():
+        figures = describe_point_metrics(gan.metrics())
+        figure = game_figure(gan, st.session_state.get("pg_layers", LAYERS), 780 if presenting else 560)
+    st.markdown(f"**Step {gan.step:,}** · {gan.updates:,} updates · {figures}")
     figure_col, chart_col = (st.container(), None) if presenting else st.columns([3, 2])
-    figure_col.plotly_chart(game_figure(gan, layers, 780 if presenting else 560), key="pg_figure")
+    figure_col.plotly_chart(figure, key="pg_figure")
     if chart_col is not None and gan.history:
         chart_col.plotly_chart(charts.loss_chart(gan.history, x="update"), key="pg_loss_chart")
         chart_col.plotly_chart(charts.score_chart(gan.history, gan.loss.probabilities, x="update"),

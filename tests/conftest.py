@@ -98,9 +98,3 @@ def collect():
 
     return Sink()
 
-
-@pytest.fixture(autouse=True)
-def cpu_threads_as_on_the_command_line(monkeypatch):
-    """The app sets GAN_STUDIO_CPU_THREADS for its process (all cores but one); each test starts without it, so an
-    AppTest does not slow the command-line tests after it."""
-    monkeypatch.delenv("GAN_STUDIO_CPU_THREADS", raising=False)

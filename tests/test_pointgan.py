@@ -105,3 +105,12 @@ def test_cli_refuses_a_model_that_does_not_fit_the_data(capsys):
 def test_the_grid_scale_is_what_the_networks_divide_by():
     gan = make_gan(grid25)
     assert gan.model_cfg.data_scale == pytest.approx(4 + 3 * 0.05)
+
+
+def test_the_playground_steps_on_one_thread_and_gives_the_others_back():
+    from ganlib.device import single_cpu_thread
+
+    torch.set_num_threads(2)
+    with single_cpu_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
