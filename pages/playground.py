@@ -89,7 +89,9 @@ def points_canvas(placed, uploaded):
                    mode="markers", name="your points", marker=dict(size=8, color="#d62728")),
     ])
     figure.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), title="Click or lasso to add points",
-                         yaxis=dict(scaleanchor="x"), showlegend=False, dragmode="lasso")
+                         showlegend=False, dragmode="lasso")
+    figure.update_xaxes(range=[-1.05, 1.05], constrain="domain")
+    figure.update_yaxes(range=[-1.05, 1.05], scaleanchor="x")
     canvas_col, help_col = st.columns([2, 1])
     event = canvas_col.plotly_chart(figure, on_select="rerun", selection_mode=("points", "lasso", "box"),
                                     key="pg_canvas")
@@ -98,6 +100,7 @@ def points_canvas(placed, uploaded):
         st.session_state.pg_canvas_last = chosen  # a selection stays selected across reruns: add it once
         placed.extend(chosen)
         st.session_state.pop("pg_gan", None)
+        st.rerun()  # draw the canvas again with the new points on it
     help_col.caption(f"{len(placed)} placed, {len(uploaded)} uploaded. Each point is blurred by 2% of the "
                      "cloud's size, so a few clicks make a distribution.")
     if help_col.button("Clear placed points", key="pg_clear_points"):

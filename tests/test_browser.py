@@ -133,3 +133,37 @@ def test_latent_explorer_shows_digits_and_morphs_them(app_url, browser, tmp_path
     while moved.get_attribute("src") == before and time.monotonic() < deadline:
         page.wait_for_timeout(200)
     assert moved.get_attribute("src") != before  # the sample moved
+
+
+def test_playground_plays_steps_and_takes_points_drawn_on_its_canvas(app_url, browser, tmp_path):
+    shots = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS", tmp_path))
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    page.goto(app_url)
+    page.get_by_role("heading", name="GAN Studio").wait_for(timeout=30_000)
+    page.get_by_role("link", name="2D Playground", exact=True).click()
+    status = page.get_by_text(re.compile(r"updates · modes \d/8"))
+    status.wait_for(timeout=60_000)
+    page.get_by_role("button", name="D step", exact=True).click()
+    page.get_by_text(re.compile(r"^Step 0 · 1 updates")).wait_for(timeout=15_000)  # D moved, G did not
+    page.get_by_role("button", name="Play", exact=True).click()
+    page.get_by_text(re.compile(r"^Step [1-9]\d{2,}")).wait_for(timeout=60_000)  # a hundred steps and counting
+    page.get_by_role("button", name="Pause", exact=True).click()
+    page.get_by_role("button", name="Play", exact=True).wait_for(timeout=15_000)
+    page.screenshot(path=str(shots / "playground.png"), full_page=True)
+    paused = status.inner_text()
+    page.wait_for_timeout(1_500)
+    assert status.inner_text() == paused  # paused means paused
+
+    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").filter(has_text="Data").click()
+    page.get_by_role("option", name="Your points").click()
+    page.get_by_text(re.compile(r"^0 placed, 0 uploaded")).wait_for(timeout=30_000)
+    canvas = page.locator(".stPlotlyChart").first.bounding_box()
+    x, y = canvas["x"] + canvas["width"] * 0.4, canvas["y"] + canvas["height"] * 0.45
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for dx, dy in [(60, 0), (60, 60), (0, 60), (0, 0)]:  # a lasso around a patch of the canvas
+        page.mouse.move(x + dx, y + dy, steps=5)
+    page.mouse.up()
+    placed = page.get_by_text(re.compile(r"^[1-9]\d* placed, 0 uploaded"))
+    placed.wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"^Step 0 · 0 updates · KL")).wait_for(timeout=30_000)  # a new game on your points
