@@ -1,7 +1,6 @@
 """Pick the training device and the numeric tricks that pay on it."""
 import os
 import platform
-import threading
 from contextlib import contextmanager
 
 import torch
@@ -21,17 +20,24 @@ def available_devices():
     return names
 
 
-def resolve_device(name="auto"):
+def pick_device(name="auto"):
     """cuda, then mps, then cpu, unless one is named; a named device that is absent is a ConfigError."""
     if name not in DEVICE_CHOICES:
         raise ConfigError(f"unknown device '{name}'; choose one of {', '.join(DEVICE_CHOICES)}")
     if name == "auto":
-        name = next(d for d in ("cuda", "mps", "cpu") if d in available_devices())
-    elif name not in available_devices():
+        return next(d for d in ("cuda", "mps", "cpu") if d in available_devices())
+    if name not in available_devices():
         raise ConfigError(f"device '{name}' is not available on this machine; use --device auto or cpu")
-    if name == "cpu":
-        torch.set_num_threads(cpu_threads())
-    return torch.device(name)
+    return name
+
+
+def resolve_device(name="auto", threads=None):
+    """The device to train on (see pick_device); on the CPU it also sets the calling thread's torch threads:
+    `threads`, else cpu_threads()."""
+    device = torch.device(pick_device(name))
+    if device.type == "cpu":
+        torch.set_num_threads(threads or cpu_threads())
+    return device
 
 
 def cpu_threads():
@@ -39,25 +45,21 @@ def cpu_threads():
     return max(1, int(os.environ.get("GAN_STUDIO_CPU_THREADS", os.cpu_count() or 1)))
 
 
-_THREADS_LOCK = threading.Lock()
-
-
 @contextmanager
 def single_cpu_thread():
-    """Run tiny networks (the 2D Playground's) on one torch thread, then give the others back.
+    """Run tiny networks (the 2D Playground's) on one torch thread, then give the calling thread its own back.
 
-    torch's thread count is one setting for the whole process. Tiny matrix products gain nothing from a second
-    thread, and when another process (Streamlit, a browser) holds a core its threads wait on each other: on 2
-    cores a Playground step took 47 ms with two threads against 12 with one. Sessions take turns here; an image
-    run in the same process trains on one thread while a Playground steps, which shares the cores between them.
+    Tiny matrix products gain nothing from a second thread, and when another process (Streamlit, a browser)
+    holds a core the threads wait on each other: on 2 cores a Playground step took 47 ms with two threads
+    against 12 with one. torch's CPU thread count belongs to the thread that sets it (OpenMP), so an image run
+    training in the same process keeps its own.
     """
-    with _THREADS_LOCK:
-        previous = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(previous)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def autocast_dtype(device, precision):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .datasets import DATASETS
+from .device import cpu_threads
 from .errors import ConfigError, GanStudioError
 from .trainer import CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer
 
@@ -223,6 +224,12 @@ class RunManager:
         if run.trainer:
             run.trainer.stop()
 
+    @property
+    def threads_per_run(self):
+        """An even share of the CPU threads for each run that may train at once: runs that each took every core
+        would wait on each other's threads (torch's thread count belongs to the thread that trains)."""
+        return max(1, cpu_threads() // self.max_concurrent)
+
     def wait(self, run_id, timeout=None):
         """Block until the run leaves the active states (for tests and the CLI-like uses)."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -242,7 +249,7 @@ class RunManager:
     def _work(self, run):
         try:
             run.trainer = Trainer(run.model_cfg, run.train_cfg, run_dir=run.run_dir, on_event=run.on_event,
-                                  data=run.data)
+                                  data=run.data, cpu_threads=self.threads_per_run)
             if run.stop_requested:
                 run.trainer.stop()
             run.trainer.run()

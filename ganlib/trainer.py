@@ -17,7 +17,7 @@ from PIL.Image import Image
 from .checkpoint import Checkpoint, load_state, optimizer_state_dict, save_checkpoint
 from .config import ModelConfig, TrainConfig, config_to_dict
 from .datasets import load_dataset
-from .device import autocast_dtype, describe_device, resolve_device
+from .device import autocast_dtype, describe_device, pick_device, resolve_device
 from .distributed import any_rank, join_process_group, rank_and_world_size
 from .errors import ConfigError, Diverged, GanStudioError
 from .images import to_pil_grid
@@ -105,11 +105,11 @@ def match_weight_layout(optimizer):
 
 class Trainer:
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, *, run_dir=None, on_event=None,
-                 data=None, resume: Checkpoint = None, report_every=10):
+                 data=None, resume: Checkpoint = None, report_every=10, cpu_threads=None):
         self.check_configs(model_cfg, train_cfg)
         self.model_cfg, self.cfg = model_cfg, train_cfg
         self.loss = get_loss(train_cfg.loss)
-        self.device = resolve_device(train_cfg.device)
+        self.device = resolve_device(train_cfg.device, cpu_threads)  # construct in the thread that trains
         self.rank, self.world_size = rank_and_world_size()  # (0, 1) unless started by torchrun
         if self.world_size > 1:
             self.device = join_process_group(self.device)
@@ -162,7 +162,7 @@ class Trainer:
         if get_loss(train_cfg.loss).gradient_penalty and model_cfg.family == "dcgan" and model_cfg.d_batchnorm:
             raise ConfigError("wgan-gp penalizes each sample's gradient, which BatchNorm in D mixes across the "
                               "batch: turn D's BatchNorm off (--no-d-batchnorm)")
-        resolve_device(train_cfg.device)
+        pick_device(train_cfg.device)
 
     # --- control, callable from any thread ---------------------------------------------------------
 

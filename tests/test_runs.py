@@ -1,6 +1,9 @@
+import json
 import time
+from pathlib import Path
 
 import pytest
+import torch
 
 from ganlib.config import ModelConfig, TrainConfig
 from ganlib.errors import ConfigError, GanStudioError
@@ -54,6 +57,24 @@ def test_the_cap_queues_runs_and_starts_them_in_order(manager, small_digits):
     assert manager.wait(second, 60) and manager.wait(third, 60)
     assert manager.get(second).finished_reason == "max_steps" and manager.get(third).finished_reason == "max_steps"
     assert manager.get(second).created <= manager.get(third).created
+
+
+def test_runs_that_train_at_once_share_the_cpu_threads(tmp_path, small_digits, monkeypatch):
+    monkeypatch.setenv("GAN_STUDIO_CPU_THREADS", "4")
+    torch.set_num_threads(3)
+    manager = RunManager(max_concurrent=2, runs_root=tmp_path)
+    runs = [manager.start(name, TINY, long_run(max_steps=5), data=small_digits) for name in ("alice", "bob")]
+    assert manager.running_count() == 2  # both train at once, on half the threads each
+    for run_id in runs:
+        assert manager.wait(run_id, 60)
+        card = json.loads(Path(manager.get(run_id).checkpoint_path).with_suffix(".json").read_text())
+        assert card["hardware"].endswith(", 2 threads")
+    assert torch.get_num_threads() == 3  # the caller (a page's thread) keeps its own count
+    alone = RunManager(max_concurrent=1, runs_root=tmp_path / "alone")
+    run_id = alone.start("carol", TINY, long_run(max_steps=5), data=small_digits)
+    assert alone.wait(run_id, 60)
+    card = json.loads(Path(alone.get(run_id).checkpoint_path).with_suffix(".json").read_text())
+    assert card["hardware"].endswith(", 4 threads")
 
 
 def test_a_queued_run_that_is_stopped_never_starts(manager, small_digits):
