@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .datasets import DATASETS
-from .device import cpu_threads
+from .device import cpu_threads, release_memory
 from .errors import ConfigError, GanStudioError
 from .trainer import CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer
 
@@ -88,7 +88,8 @@ class Run:
     finished_reason: str = ""
     checkpoint_path: str = ""
     created: float = field(default_factory=time.time)
-    trainer: Trainer = None
+    trainer: Trainer = None  # while the run is active
+    real_grid: object = None  # real training images (PIL), shown beside the fakes
     data: object = None  # an already-loaded dataset, if the caller has one
     stop_requested: bool = False  # Stop pressed before the trainer existed
 
@@ -99,6 +100,7 @@ class Run:
     def on_event(self, event):
         if isinstance(event, Started):
             self.started, self.status = event, "running" if self.status == "starting" else self.status
+            self.real_grid = self.trainer.real_grid()
         elif isinstance(event, Metrics):
             self.rows.extend(event.rows)
             self.progress = Metrics([], event.step, event.epoch, event.images_per_second, event.elapsed,
@@ -256,7 +258,9 @@ class RunManager:
         except GanStudioError as error:
             run.status, run.message = "failed", str(error)
         finally:
-            run.data = None  # the dataset belongs to the trainer now; drop the extra reference
+            # A run that is over keeps its history, grids and checkpoint; its networks, optimizers and dataset go
+            run.data = run.trainer = None
+            release_memory()
             if run.active:  # ended without a Finished/Failed event
                 run.status = "stopped"
             with self._lock:

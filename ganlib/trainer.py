@@ -103,6 +103,11 @@ def match_weight_layout(optimizer):
                     state[key] = torch.empty_like(weight).copy_(value)
 
 
+def is_out_of_memory(error):
+    """CUDA and MPS raise OutOfMemoryError; the CPU allocator raises a RuntimeError that says so."""
+    return isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error)
+
+
 class Trainer:
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, *, run_dir=None, on_event=None,
                  data=None, resume: Checkpoint = None, report_every=10, cpu_threads=None):
@@ -314,14 +319,14 @@ class Trainer:
         except GanStudioError as error:
             self.on_event(Failed(str(error), self.step))
             return "failed"
-        except torch.OutOfMemoryError:
-            self.on_event(Failed(f"out of memory at step {self.step} — try a smaller batch or image size",
-                                 self.step))
-            return "failed"
-        except Exception as error:  # a bug: report it in words, keep the traceback in the run folder
-            if self.run_dir:
-                (self.run_dir.path / "error.log").write_text(traceback.format_exc())
-            self.on_event(Failed(f"unexpected error at step {self.step}: {error}", self.step))
+        except Exception as error:
+            if is_out_of_memory(error):
+                message = f"out of memory at step {self.step} — try a smaller batch or image size"
+            else:  # a bug: report it in words, keep the traceback in the run folder
+                message = f"unexpected error at step {self.step}: {error}"
+                if self.run_dir:
+                    (self.run_dir.path / "error.log").write_text(traceback.format_exc())
+            self.on_event(Failed(message, self.step))
             return "failed"
         if reason != "completed":  # a completed run saved at its last epoch end
             if self.batch_in_epoch:  # ended mid-epoch: the final grid and score show where it stopped

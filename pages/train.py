@@ -257,10 +257,8 @@ def grids_view(run):
         shown_step = step
     elif run.active:
         fake_col.info("The first sample grid appears at the end of the first epoch.")
-    if run.trainer is not None and run.trainer.data is not None:
-        real = real_grid(run)
-        if real is not None:
-            real_col.image(real, caption="Real training images", width="stretch")
+    if run.real_grid is not None:
+        real_col.image(run.real_grid, caption="Real training images", width="stretch")
     return shown_step
 
 
@@ -283,13 +281,6 @@ def quality_view(run, grid_step):
                                                   "as the real images)", "diversity", x="epoch"),
                                 key="train_diversity_chart")
     st.caption(QUALITY)
-
-
-def real_grid(run):
-    key = f"train_real_{run.run_id}"
-    if key not in st.session_state:
-        st.session_state[key] = run.trainer.real_grid()
-    return st.session_state[key]
 
 
 def results_view(run):

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ganlib.config import ModelConfig, TrainConfig
+from ganlib.datasets import TensorImages
 from ganlib.errors import ConfigError, GanStudioError
 from ganlib.runs import RunManager
 
@@ -42,7 +43,7 @@ def test_start_pause_resume_and_stop_within_one_step(manager, small_digits):
     manager.stop(run_id)
     stopped_at = run.trainer.step
     assert manager.wait(run_id, 30)
-    assert run.status == "stopped" and run.trainer.step <= stopped_at + 1
+    assert run.status == "stopped" and run.progress.step <= stopped_at + 1
     assert run.checkpoint_path.endswith("checkpoint.safetensors")  # what was trained is kept
 
 
@@ -77,6 +78,30 @@ def test_runs_that_train_at_once_share_the_cpu_threads(tmp_path, small_digits, m
     assert card["hardware"].endswith(", 4 threads")
 
 
+class RunsOutOfMemory(TensorImages):
+    """Digits whose fourth batch asks the allocator for more memory than any machine has."""
+
+    def batches(self, order, batch_size):
+        for index, batch in enumerate(super().batches(order, batch_size)):
+            if index == 3:
+                torch.empty(1 << 50)  # 4 PiB: refused by the CPU allocator, as a too-large batch is on a GPU
+            yield batch
+
+
+def test_out_of_memory_fails_that_run_in_words_and_the_others_go_on(tmp_path, small_digits):
+    manager = RunManager(max_concurrent=2, runs_root=tmp_path)
+    healthy = manager.start("alice", TINY, long_run(max_steps=30), data=small_digits)
+    greedy = manager.start("bob", TINY, long_run(), data=RunsOutOfMemory(small_digits.images, small_digits.labels))
+    assert manager.wait(greedy, 60)
+    assert manager.get(greedy).status == "failed"
+    assert manager.get(greedy).message == "out of memory at step 3 — try a smaller batch or image size"
+    assert manager.wait(healthy, 60)
+    run = manager.get(healthy)
+    assert run.status == "finished" and run.progress.step == 30
+    # a run that is over lets go of its networks and data, and keeps what the page shows
+    assert run.trainer is None and run.real_grid.size == run.grids[-1][2].size and Path(run.checkpoint_path).exists()
+
+
 def test_a_queued_run_that_is_stopped_never_starts(manager, small_digits):
     first = manager.start("alice", TINY, long_run(), data=small_digits)
     queued = manager.start("bob", TINY, long_run(max_steps=3), data=small_digits)
@@ -84,7 +109,7 @@ def test_a_queued_run_that_is_stopped_never_starts(manager, small_digits):
     manager.stop(first)
     assert manager.wait(first, 30)
     time.sleep(0.3)
-    assert manager.get(queued).status == "stopped" and manager.get(queued).trainer is None
+    assert manager.get(queued).status == "stopped" and manager.get(queued).started is None
 
 
 def test_one_active_run_per_session(manager, small_digits):
