@@ -1,4 +1,4 @@
-"""Fixtures that build tiny datasets in the exact files the real loaders read."""
+"""Fixtures: tiny datasets in the exact files the real loaders read, and a headless Chromium."""
 import hashlib
 import pickle
 import struct
@@ -98,3 +98,16 @@ def collect():
 
     return Sink()
 
+
+@pytest.fixture(scope="module")
+def browser():
+    from browser_app import CHROMIUM
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
