@@ -184,7 +184,7 @@ def cmd_train(args):
             return
         if isinstance(event, events.Started):
             processes = f" × {trainer.world_size} processes" if trainer.world_size > 1 else ""
-            print(f"{event.dataset_size:,} images ({event.skipped_images} skipped) on {event.device}{processes}, "
+            print(f"{event.data_summary()}; training on {event.device}{processes}, "
                   f"{event.precision}; {event.steps_per_epoch} steps/epoch → {out}", file=sys.stderr)
             bar = tqdm(total=event.total_steps, initial=trainer.step, unit="step", dynamic_ncols=True)
         elif isinstance(event, events.Metrics):

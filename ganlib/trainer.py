@@ -42,6 +42,11 @@ class Started:
     total_steps: int
     skipped_images: int
 
+    def data_summary(self):
+        """'loaded 9,812 images, skipped 3': files that are not readable images are counted, never fatal."""
+        skipped = f", skipped {self.skipped_images:,} (not images, unreadable or too large)" if self.skipped_images else ""
+        return f"loaded {self.dataset_size:,} images{skipped}"
+
 
 @dataclass
 class Metrics:

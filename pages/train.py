@@ -174,6 +174,8 @@ def live_view():
     text, fraction = status_line(run)
     st.markdown(f"**{text}**")
     st.progress(fraction)
+    if run.started is not None and run.train_cfg.dataset == "folder":
+        st.caption(f"Your images: {run.started.data_summary()}.")
     controls(run)
     if run.status == "failed":
         st.error(run.message)

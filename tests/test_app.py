@@ -102,6 +102,26 @@ def test_an_uploaded_zip_is_checked_then_written_once(digits):
     assert staged.stat().st_mtime_ns == written  # not rewritten
 
 
+def test_a_run_on_uploaded_images_says_how_many_it_loaded_and_skipped(digits):
+    pngs = {}
+    for index in range(70):
+        png = io.BytesIO()
+        Image.fromarray(digits.images[index, 0].numpy()).save(png, format="PNG")
+        pngs[f"digits/{index}.png"] = png.getvalue()
+    app = open_train_page()
+    app.sidebar.selectbox(key="train_dataset").select("folder").run()
+    archive = zip_of({**pngs, "digits/fake.png": b"a text file in disguise", "notes.txt": b"hi"})
+    app.sidebar.file_uploader(key="train_upload").set_value(("digits.zip", archive, "application/zip")).run()
+    app.sidebar.selectbox(key="train_image_size").set_value(32).run()
+    app.sidebar.radio(key="train_channels").set_value(1).run()
+    for key, value in [("train_g_width", 8), ("train_d_width", 8), ("train_epochs", 1)]:
+        app.sidebar.number_input(key=key).set_value(value).run()
+    button(app, "Start training").click().run()
+    expected = "Your images: loaded 70 images, skipped 2 (not images, unreadable or too large)."  # fake.png, notes.txt
+    assert wait_for(app, lambda a: any(c.value == expected for c in a.caption))
+    assert wait_for(app, lambda a: any("finished" in m.value for m in a.markdown))  # the next test's run can start
+
+
 def wait_for(app, condition, seconds=90):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
