@@ -36,3 +36,12 @@ def start_app(**environment):
             time.sleep(0.3)
     server.kill()
     pytest.fail("streamlit did not start within 60 s")
+
+
+def open_from_home(browser, url, link):
+    """A new tab (its own context, so its own session) on the landing page, as a user arrives; then a menu link."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    page.goto(url)
+    page.get_by_role("heading", name="GAN Studio").wait_for(timeout=60_000)
+    page.get_by_role("link", name=link, exact=True).click()
+    return page

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_app import CHROMIUM, start_app
+from browser_app import CHROMIUM, open_from_home, start_app
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
@@ -29,10 +29,7 @@ def epoch_shown(page):
 
 def test_train_page_trains_live_and_stops(app_url, browser, tmp_path):
     shots = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS", tmp_path))  # set it to keep the screenshots
-    page = browser.new_page(viewport={"width": 1600, "height": 1100})
-    page.goto(app_url)
-    page.get_by_role("heading", name="GAN Studio").wait_for(timeout=30_000)  # the landing page, as a user sees it
-    page.get_by_role("link", name="Train", exact=True).click()
+    page = open_from_home(browser, app_url, "Train")
     main = page.get_by_test_id("stMainBlockContainer")  # Streamlit's own status widget has a Stop button too
     main.get_by_role("button", name="Start training").wait_for(timeout=30_000)
     limit = page.get_by_role("spinbutton", name="Time limit (s)")
@@ -71,10 +68,7 @@ def test_train_page_trains_live_and_stops(app_url, browser, tmp_path):
 
 def test_latent_explorer_shows_digits_and_morphs_them(app_url, browser, tmp_path):
     shots = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS", tmp_path))
-    page = browser.new_page(viewport={"width": 1600, "height": 1100})
-    page.goto(app_url)
-    page.get_by_role("heading", name="GAN Studio").wait_for(timeout=30_000)
-    page.get_by_role("link", name="Latent explorer", exact=True).click()
+    page = open_from_home(browser, app_url, "Latent explorer")
     page.get_by_text("#23", exact=True).wait_for(timeout=60_000)  # the last of the 24 samples
     page.get_by_text("slerp, looping").wait_for(timeout=30_000)  # the animation
     page.get_by_text(re.compile(r"^Each row: one direction")).wait_for(timeout=30_000)  # the last view
@@ -98,10 +92,7 @@ def test_latent_explorer_shows_digits_and_morphs_them(app_url, browser, tmp_path
 
 def test_playground_plays_steps_and_takes_points_drawn_on_its_canvas(app_url, browser, tmp_path):
     shots = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS", tmp_path))
-    page = browser.new_page(viewport={"width": 1600, "height": 1100})
-    page.goto(app_url)
-    page.get_by_role("heading", name="GAN Studio").wait_for(timeout=30_000)
-    page.get_by_role("link", name="2D Playground", exact=True).click()
+    page = open_from_home(browser, app_url, "2D Playground")
     status = page.get_by_text(re.compile(r"updates · modes \d/8"))
     status.wait_for(timeout=60_000)
     page.get_by_role("button", name="D step", exact=True).click()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_app import CHROMIUM, start_app
+from browser_app import CHROMIUM, open_from_home, start_app
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 SESSIONS = 20
@@ -31,10 +31,7 @@ def test_twenty_browser_sessions_press_start_together(crowded_app, browser):
     url, pid = crowded_app
     pages = []
     for _ in range(SESSIONS):
-        page = browser.new_context(viewport={"width": 900, "height": 700}).new_page()  # no shared cookies or storage
-        page.goto(url)
-        page.get_by_role("link", name="Train", exact=True).click()
-        pages.append(page)
+        pages.append(open_from_home(browser, url, "Train"))
     for page in pages:
         page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Start training").wait_for(
             timeout=60_000)
