@@ -25,8 +25,8 @@ from .latent import INTERPOLATIONS, latent_path, render, render_gif, sample_z
 from .losses import LOSSES
 from .pointgan import PointGAN, describe_point_metrics, point_noise
 from .points import POINT_DATASETS
-from .rundir import append_csv
 from .quality import QUALITY_SAMPLES, QualityMeter
+from .rundir import append_csv
 from . import trainer as events
 
 

@@ -101,7 +101,7 @@ class PointModelConfig:
 
 @dataclass(frozen=True)
 class PointTrainConfig:
-    """How a 2D GAN trains. Defaults measured on ring8 and grid25 (README: "The 2D Playground")."""
+    """How a 2D GAN trains. Defaults measured on ring8 and grid25 (README: "The 2D GAN")."""
     dataset: str = "ring8"
     loss: str = "bce"
     optimizer: str = "adam"

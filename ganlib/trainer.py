@@ -44,8 +44,10 @@ class Started:
 
     def data_summary(self):
         """'loaded 9,812 images, skipped 3': files that are not readable images are counted, never fatal."""
-        skipped = f", skipped {self.skipped_images:,} (not images, unreadable or too large)" if self.skipped_images else ""
-        return f"loaded {self.dataset_size:,} images{skipped}"
+        loaded = f"loaded {self.dataset_size:,} images"
+        if not self.skipped_images:
+            return loaded
+        return f"{loaded}, skipped {self.skipped_images:,} (not images, unreadable or too large)"
 
 
 @dataclass

@@ -208,14 +208,15 @@ def compare_view():
     if len(runs) < 2:
         return
     st.subheader("Compare runs")
-    labels = {run.run_id: run_label(number, run) for number, run in enumerate(runs, start=1)}
+    numbers = {run.run_id: number for number, run in enumerate(runs, start=1)}
+    labels = {run.run_id: run_label(numbers[run.run_id], run) for run in runs}
     chosen = st.multiselect("Runs", list(labels), default=list(labels)[-2:], format_func=labels.get,
                             key="train_compare")
     chosen_runs = [run for run in runs if run.run_id in chosen]
     if len(chosen_runs) < 2:
         st.caption("Pick at least two runs.")
         return
-    by_label = {labels[run.run_id].split(" · ")[0]: list(run.rows) for run in chosen_runs}
+    by_label = {f"run {numbers[run.run_id]}": list(run.rows) for run in chosen_runs}
     loss_col, score_col = st.columns(2)
     loss_col.plotly_chart(charts.compare_chart(by_label, [("loss_d", "loss D"), ("loss_g", "loss G")], "Losses",
                                                "loss"), key="train_compare_losses")

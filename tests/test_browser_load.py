@@ -6,16 +6,11 @@ from pathlib import Path
 import pytest
 
 from browser_app import CHROMIUM, open_from_home, start_app
+from test_load import megabytes
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 SESSIONS = 20
 ANSWER = re.compile(r"^(Waiting for a free slot: position \d+|Loading the dataset|Epoch \d+/)")
-
-
-def megabytes(pid, field):
-    """VmRSS (now) or VmHWM (peak) of a process, in MB."""
-    line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith(field))
-    return int(line.split()[1]) / 1024
 
 
 @pytest.fixture

@@ -8,11 +8,10 @@ from test_app import button, open_train_page
 SESSIONS = 20
 
 
-def resident_megabytes():
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def megabytes(pid="self", field="VmRSS"):
+    """A process's resident memory now (VmRSS) or at its peak (VmHWM), in MB."""
+    line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith(field))
+    return int(line.split()[1]) / 1024
 
 
 def student_ready_to_start():
@@ -40,7 +39,7 @@ def test_twenty_sessions_start_at_once_and_the_cap_holds(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_STUDIO_CHECKPOINTS", str(tmp_path))
     manager = run_manager()  # the server's one manager, shared by every session below
     monkeypatch.setattr(manager, "session_grace", 3600)  # AppTest sessions do not poll: keep them while they wait
-    memory_before = resident_megabytes()
+    memory_before = megabytes()
     busiest, stop_watching = [0], threading.Event()
 
     def watch():
@@ -69,7 +68,7 @@ def test_twenty_sessions_start_at_once_and_the_cap_holds(tmp_path, monkeypatch):
         stop_watching.set()
         watcher.join()
     assert 1 <= busiest[0] <= manager.max_concurrent
-    grown = resident_megabytes() - memory_before
+    grown = megabytes() - memory_before
     slowest = max(r[2] for r in results)
     print(f"{SESSIONS} sessions started runs within {requesting:.1f} s, cap {manager.max_concurrent}, {len(queued)} "
           f"queued at first, busiest "

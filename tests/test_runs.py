@@ -60,9 +60,11 @@ def test_the_cap_queues_runs_and_starts_them_in_order(manager, small_digits):
     assert manager.get(second).created <= manager.get(third).created
 
 
-def test_runs_that_train_at_once_share_the_cpu_threads(tmp_path, small_digits, monkeypatch):
+def test_runs_that_train_at_once_share_the_cpu_threads(tmp_path, small_digits, monkeypatch, request):
     monkeypatch.setenv("GAN_STUDIO_CPU_THREADS", "4")
+    before = torch.get_num_threads()
     torch.set_num_threads(3)
+    request.addfinalizer(lambda: torch.set_num_threads(before))  # later tests keep this thread's count
     manager = RunManager(max_concurrent=2, runs_root=tmp_path)
     runs = [manager.start(name, TINY, long_run(max_steps=5), data=small_digits) for name in ("alice", "bob")]
     assert manager.running_count() == 2  # both train at once, on half the threads each
