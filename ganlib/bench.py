@@ -19,11 +19,11 @@ from torch import nn
 
 from .config import preset
 from .datasets import load_dataset, mnist_sample_arrays
-from .errors import ConfigError
+from .errors import ConfigError, GanStudioError
 from .device import autocast_dtype, describe_device, resolve_device
 from .models import build_models, calibrate_batchnorm
 from .quality import QualityMeter
-from .trainer import Metrics, Trainer
+from .trainer import Failed, Metrics, Trainer
 
 # name → (preset, overrides): the notebooks' MLP GAN, the recommended DCGAN, and the DCGAN example's 64×64×3.
 CASES = {
@@ -31,7 +31,18 @@ CASES = {
     "dcgan28": ("dcgan", {}),
     "dcgan64": ("dcgan", {"image_size": 64, "channels": 3, "g_width": 64, "d_width": 64}),
 }
-BATCH_SIZE = 64
+
+
+def lever_settings(device):
+    """(label, TrainConfig fields) for the trainer with each speed lever added in turn, plainest first."""
+    plain = {"precision": "fp32", "channels_last": False, "cuda_graph": False}
+    settings = [("fp32", plain), ("fp32 + channels_last", {**plain, "channels_last": True})]
+    if device.type == "cuda":
+        bf16 = {**plain, "precision": "bf16"}
+        settings += [("bf16", bf16), ("bf16 + channels_last", {**bf16, "channels_last": True}),
+                     ("bf16 + CUDA graph", {**bf16, "cuda_graph": True}),
+                     ("bf16 + channels_last + CUDA graph", {**bf16, "channels_last": True, "cuda_graph": True})]
+    return settings
 
 
 def write_digit_folder(folder, count=5000):
@@ -113,7 +124,7 @@ def reference_loop(model_cfg, train_cfg, folder, steps, warmup, device):
         ([transforms.Grayscale(1)] if channels == 1 else []) +
         [transforms.Resize(size), transforms.CenterCrop(size), transforms.ToTensor(),
          transforms.Normalize((0.5,) * channels, (0.5,) * channels)]))
-    dataloader = torch.utils.data.DataLoader(dataset, batch_size=BATCH_SIZE, shuffle=True, num_workers=2,
+    dataloader = torch.utils.data.DataLoader(dataset, batch_size=train_cfg.batch_size, shuffle=True, num_workers=2,
                                              drop_last=True)
     torch.manual_seed(train_cfg.seed)
     netG, netD = (network.to(device) for network in build_models(model_cfg))
@@ -153,21 +164,28 @@ def reference_loop(model_cfg, train_cfg, folder, steps, warmup, device):
         optimizerG.step()
         log.append((errD.item(), errG.item(), D_x, D_G_z1, D_G_z2))
     synchronize(device)
-    return steps * BATCH_SIZE / (time.perf_counter() - started), netG
+    return steps * train_cfg.batch_size / (time.perf_counter() - started), netG
 
 
 def trainer_loop(model_cfg, train_cfg, data, steps, warmup):
     """(img/s over `steps` steps after `warmup`, the generator grids show): the project's Trainer."""
     marks = {}
 
-    def on_event(event):
-        if isinstance(event, Metrics) and event.step == warmup:
-            marks["warm"] = event.elapsed
+    def on_event(event):  # the clock starts at the first report after the warm-up (epoch ends report too)
+        if isinstance(event, Metrics) and event.step >= warmup:
+            marks.setdefault("warm", (event.step, event.elapsed))
+        if isinstance(event, Failed):
+            marks["failed"] = event.message
 
     trainer = Trainer(model_cfg, replace(train_cfg, max_steps=warmup + steps), data=data, on_event=on_event,
                       report_every=warmup)
     trainer.run()  # with no run folder it writes nothing; its last report syncs the device
-    return steps * BATCH_SIZE / (trainer.elapsed - marks["warm"]), trainer.sample_generator
+    if "failed" in marks:
+        raise GanStudioError(f"the trainer failed: {marks['failed']}")
+    warm_step, warm_elapsed = marks["warm"]
+    if warm_step >= trainer.step:
+        raise ConfigError(f"{steps} steps are too few to time after the warm-up: ask for more --steps")
+    return (trainer.step - warm_step) * train_cfg.batch_size / (trainer.elapsed - warm_elapsed), trainer.sample_generator
 
 
 def quality_of(generator, meter, model_cfg, device):
@@ -180,10 +198,11 @@ def quality_of(generator, meter, model_cfg, device):
 
 # --- the benchmark -----------------------------------------------------------------------------------
 
-def run_bench(case_names, *, steps=20, warmup=3, device="auto", quality=False, log=print):
-    """Time both loops for each case; returns a JSON-ready dict (and logs a line per finding)."""
-    if warmup < 1 or steps < 1:
-        raise ConfigError("--steps and --warmup must be at least 1")
+def run_bench(case_names, *, steps=20, warmup=3, batch_size=64, device="auto", quality=False, levers=False, log=print):
+    """Time both loops for each case (and, with `levers`, the trainer with each speed lever in turn); returns a
+    JSON-ready dict and logs a line per finding."""
+    if warmup < 1 or steps < 1 or batch_size < 1:
+        raise ConfigError("--steps, --warmup and --batch-size must be at least 1")
     device = resolve_device(device)
     peaks = {"fp32": peak_flops(device, torch.float32)}
     if autocast_dtype(device, "auto") == torch.bfloat16:
@@ -191,13 +210,13 @@ def run_bench(case_names, *, steps=20, warmup=3, device="auto", quality=False, l
     log(f"{describe_device(device)}: matrix-product peak " +
         ", ".join(f"{name} {flops / 1e9:,.0f} GFLOP/s" for name, flops in peaks.items()))
     results = {"device": device.type, "hardware": describe_device(device), "machine": platform.machine(),
-               "torch": torch.__version__, "batch_size": BATCH_SIZE, "steps": steps, "warmup": warmup,
+               "torch": torch.__version__, "batch_size": batch_size, "steps": steps, "warmup": warmup,
                "peak_gflops": {name: round(flops / 1e9, 1) for name, flops in peaks.items()}, "cases": []}
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_digit_folder(tmp)
         for name in case_names:
             family, overrides = CASES[name]
-            model_cfg, train_cfg = preset(family, dataset="folder", data_dir=str(folder), batch_size=BATCH_SIZE,
+            model_cfg, train_cfg = preset(family, dataset="folder", data_dir=str(folder), batch_size=batch_size,
                                           device=device.type, **overrides)
             data = load_dataset("folder", model_cfg.image_size, model_cfg.channels, str(folder)).to(device)
             reference_flops, trainer_flops = step_flops_per_image(model_cfg)
@@ -221,8 +240,28 @@ def run_bench(case_names, *, steps=20, warmup=3, device="auto", quality=False, l
                 case["reference_quality"] = quality_of(reference_generator, meter, model_cfg, device)
                 case["trainer_quality"] = quality_of(trainer_generator, meter, model_cfg, device)
             log(format_case(case))
+            if levers:
+                case["levers"] = time_levers(model_cfg, train_cfg, data, steps, warmup, device, trainer_flops, peaks, log)
             results["cases"].append(case)
     return results
+
+
+def time_levers(model_cfg, train_cfg, data, steps, warmup, device, flops_per_image, peaks, log):
+    """The trainer's img/s with each lever of lever_settings(), against the peak of the precision it uses."""
+    rows = []
+    for label, fields in lever_settings(device):
+        try:
+            speed, _ = trainer_loop(model_cfg, replace(train_cfg, **fields), data, steps, warmup)
+        except GanStudioError as error:  # one lever failing on this device is a finding, not the end
+            rows.append({"settings": label, "failed": str(error)})
+            log(f"  {label:44} {error}")
+            continue
+        peak = peaks.get(fields["precision"], peaks["fp32"])
+        rows.append({"settings": label, "img_s": round(speed, 1), "gflops": round(speed * flops_per_image / 1e9, 1),
+                     "utilization": round(speed * flops_per_image / peak, 3)})
+        log(f"  {label:44} {speed:10,.1f} img/s  {rows[-1]['gflops']:8,.1f} GFLOP/s  "
+            f"{rows[-1]['utilization']:.1%} of {fields['precision']} peak")
+    return rows
 
 
 def format_case(case):

@@ -75,6 +75,9 @@ def build_parser():
     train.add_argument("--seed", type=int)
     train.add_argument("--device", choices=DEVICE_CHOICES)
     train.add_argument("--precision", choices=("auto", "fp32", "bf16"))
+    train.add_argument("--no-cuda-graph", dest="cuda_graph", action="store_false", default=None,
+                       help="launch each step's kernels one by one instead of replaying one CUDA graph")
+    train.add_argument("--no-channels-last", dest="channels_last", action="store_false", default=None)
     train.add_argument("--out", type=Path, help="run folder (default runs/MODEL-DATASET-TIME)")
     train.add_argument("--resume", type=Path, help="continue from a checkpoint or run folder")
     train.add_argument("--export", type=Path, metavar="PATH",
@@ -113,6 +116,9 @@ def build_parser():
     bench.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
     bench.add_argument("--steps", type=int, default=20, help="timed steps per loop")
     bench.add_argument("--warmup", type=int, default=3, help="untimed steps first")
+    bench.add_argument("--batch-size", type=int, default=64)
+    bench.add_argument("--levers", action="store_true",
+                       help="also time the trainer with each speed lever in turn (precision, channels_last, CUDA graph)")
     bench.add_argument("--quality", action="store_true",
                        help="also score both generators with the quality meter after the same number of steps")
     bench.add_argument("--json", type=Path, metavar="FILE", default=Path("bench.json"))
@@ -152,7 +158,8 @@ def train_configs(args):
         overrides.update(lr_g=args.lr, lr_d=args.lr)
     names = ("data_dir", "loss", "epochs", "max_seconds", "max_steps", "batch_size", "lr_g", "lr_d", "beta1",
              "beta2", "d_steps", "ema_decay", "image_size", "channels", "latent_dim", "g_width", "d_width", "d_dropout",
-             "d_batchnorm", "hidden_layers", "noise", "optimizer", "r1_gamma", "seed", "device", "precision")
+             "d_batchnorm", "hidden_layers", "noise", "optimizer", "r1_gamma", "seed", "device", "precision",
+             "cuda_graph", "channels_last")
     overrides.update({name: getattr(args, name) for name in names if getattr(args, name) is not None})
     return preset(model, **overrides)
 
@@ -313,7 +320,8 @@ def cmd_score(args):
 
 
 def cmd_bench(args):
-    results = run_bench(args.cases, steps=args.steps, warmup=args.warmup, device=args.device, quality=args.quality)
+    results = run_bench(args.cases, steps=args.steps, warmup=args.warmup, batch_size=args.batch_size,
+                        device=args.device, quality=args.quality, levers=args.levers)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2))
     print(f"wrote {args.json}")

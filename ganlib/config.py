@@ -55,6 +55,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"  # "auto": bf16 autocast where the device runs it fast
+    channels_last: bool = True  # DCGAN convolutions in NHWC on CPU and CUDA
+    cuda_graph: bool = True  # CUDA, one process: replay each step as one captured graph
 
     def validate(self):
         from .datasets import DATASETS

@@ -38,6 +38,8 @@ def resolve_device(name="auto", threads=None):
     device = torch.device(pick_device(name))
     if device.type == "cpu":
         torch.set_num_threads(threads or cpu_threads())
+    if device.type == "cuda":  # every step has the same shapes: let cuDNN time its kernels once, keep the fastest
+        torch.backends.cudnn.benchmark = True
     return device
 
 

@@ -161,12 +161,17 @@ def build_models(cfg):
     return generator_cls(cfg), discriminator_cls(cfg)
 
 
+def average_weight(decay, step):
+    """How far the moving average of G moves toward G's current weights at `step`: far while G is young."""
+    return 1 - min(decay, (1 + step) / (10 + step))
+
+
 @torch.no_grad()
-def update_average(averaged, current, decay, step):
-    """One step of the exponential moving average of G's weights that grids and exports show."""
-    decay = min(decay, (1 + step) / (10 + step))  # short memory while G is young
+def update_average(averaged, current, weight):
+    """One step of the exponential moving average of G's weights that grids and exports show. `weight` is a
+    number or a 0-d tensor on the device (a replayed CUDA graph reads the tensor's value at each replay)."""
     for averaged_param, param in zip(averaged.parameters(), current.parameters()):
-        averaged_param.lerp_(param, 1 - decay)
+        averaged_param.lerp_(param, weight)
 
 
 def batchnorm_layers(model):

@@ -14,7 +14,7 @@ from .checkpoint import save_checkpoint
 from .device import resolve_device
 from .errors import Diverged
 from .losses import get_loss, gradient_penalty
-from .models import build_models, update_average
+from .models import average_weight, build_models, update_average
 from .points import METRIC_SAMPLES, divergences, mode_coverage
 
 HISTORY_LIMIT = 50_000  # updates kept for the charts of a long Playground session
@@ -100,7 +100,7 @@ class PointGAN:
         self.discriminator.requires_grad_(True)
         self.step += 1
         if self.average is not None:
-            update_average(self.average, self.generator, self.cfg.ema_decay, self.step)
+            update_average(self.average, self.generator, average_weight(self.cfg.ema_decay, self.step))
         return self._record(loss_g=loss_g.item())
 
     def train_step(self):

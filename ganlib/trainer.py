@@ -23,7 +23,8 @@ from .errors import ConfigError, Diverged, GanStudioError
 from .images import to_pil_grid
 from .latent import sample_z
 from .losses import get_loss, gradient_penalty
-from .models import build_models, calibrate_batchnorm, update_average
+from .cudagraph import GraphedStep
+from .models import average_weight, build_models, calibrate_batchnorm, update_average
 from .quality import QUALITY_SAMPLES, QualityMeter, QualityScore
 from .rundir import METRIC_NAMES, RunDirectory
 
@@ -127,7 +128,9 @@ class Trainer:
             self.device = join_process_group(self.device)
         self.amp_dtype = autocast_dtype(self.device, train_cfg.precision)
         # NHWC convolutions: measured 16% faster for the 64×64×3 DCGAN on a 2-core CPU, and the layout tensor cores want
-        self.channels_last = self.device.type in ("cpu", "cuda") and model_cfg.family == "dcgan"
+        self.channels_last = (train_cfg.channels_last and self.device.type in ("cpu", "cuda")
+                              and model_cfg.family == "dcgan")
+        self.graphed = train_cfg.cuda_graph and self.device.type == "cuda" and self.world_size == 1
         with _init_lock:
             torch.manual_seed(train_cfg.seed)
             self.generator, self.discriminator = build_models(model_cfg)
@@ -137,7 +140,8 @@ class Trainer:
         # What grids and exports show: a moving average of G's weights, which smooths out the step-to-step
         # oscillation of the game and draws cleaner samples than the raw weights of the same step.
         self.sample_generator = copy.deepcopy(self.generator) if train_cfg.ema_decay else self.generator
-        # What the D and G steps call: the networks themselves, or DDP wrappers that average gradients over ranks.
+        # What the D and G steps call: the networks themselves, or DDP wrappers that average gradients over ranks;
+        # the G step calls D alone (it needs no D weight gradients, so it goes around DDP).
         self.train_generator, self.train_discriminator = self.generator, self.discriminator
         if self.world_size > 1:
             from torch.nn.parallel import DistributedDataParallel
@@ -146,9 +150,14 @@ class Trainer:
             self.train_discriminator = DistributedDataParallel(self.discriminator)
         fused = self.device.type in ("cpu", "cuda")  # one kernel per step: 7× faster than per-tensor Adam on CPU
         betas = (train_cfg.beta1, train_cfg.beta2)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), train_cfg.lr_g, betas=betas, fused=fused)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), train_cfg.lr_d, betas=betas, fused=fused)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), train_cfg.lr_g, betas=betas, fused=fused,
+                                      capturable=self.graphed)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), train_cfg.lr_d, betas=betas, fused=fused,
+                                      capturable=self.graphed)
         self.rng = torch.Generator(self.device).manual_seed(train_cfg.seed + self.rank)  # noise and GP mixing
+        # The moving average's weight for this step, in a tensor so a replayed graph reads the current value.
+        self.ema_weight = torch.zeros((), device=self.device)
+        self._step_fn = GraphedStep(self._train_step, self.rng) if self.graphed else self._train_step
         self.fixed_noise = sample_z(GRID_SIZE, model_cfg.latent_dim, seed=train_cfg.seed, device=self.device)
         self.quality_noise = sample_z(QUALITY_SAMPLES, model_cfg.latent_dim, seed=train_cfg.seed + 1, device=self.device)
         self.quality_meter = None  # built with the data, from its real images
@@ -156,7 +165,8 @@ class Trainer:
         self.on_event = on_event if on_event is not None else (lambda event: None)
         self.run_dir = RunDirectory(run_dir) if run_dir and self.rank == 0 else None  # rank 0 alone writes
         self.step = self.epoch = self.batch_in_epoch = self.steps_per_epoch = 0
-        self.elapsed = 0.0
+        self.elapsed = 0.0  # training time: pauses, grids, scores and checkpoints not counted
+        self._clock_since = 0.0
         self.last_metrics, self.last_quality = {}, {}
         self.resumed_at_step = self._calibrated_at_step = None
         self._step_lock = threading.Lock()
@@ -195,10 +205,19 @@ class Trainer:
     # --- one step of the game ----------------------------------------------------------------------
 
     def autocast(self):
-        return torch.autocast(self.device.type, self.amp_dtype) if self.amp_dtype else nullcontext()
+        if not self.amp_dtype:
+            return nullcontext()
+        # autocast's cache of bf16 weight copies must not outlive a graph capture
+        return torch.autocast(self.device.type, self.amp_dtype, cache_enabled=not self.graphed)
 
     def train_step(self, real):
-        """One D update (d_steps of them) and one G update on a batch of real images [B, C, H, W]."""
+        """One D update (d_steps of them) and one G update on a batch of real images [B, C, H, W]; returns
+        the step's metrics as one tensor on the device (METRIC_NAMES order)."""
+        if self.sample_generator is not self.generator:
+            self.ema_weight.fill_(average_weight(self.cfg.ema_decay, self.step))
+        return self._step_fn(real)
+
+    def _train_step(self, real):
         G, D, loss = self.train_generator, self.train_discriminator, self.loss
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
@@ -225,24 +244,20 @@ class Trainer:
 
         # (2) Update G: maximize log D(G(z)). D's weights need no gradients here, only its input does
         # (so this pass goes around the DDP wrapper, which would wait for D gradients).
-        D = self.discriminator
-        D.requires_grad_(False)
+        self.discriminator.requires_grad_(False)
         with self.autocast():
-            loss_g = loss.g_loss(D(fake).float())
+            loss_g = loss.g_loss(self.discriminator(fake).float())
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         grad_norm_g = torch.nn.utils.get_total_norm([p.grad for p in G.parameters()])
         self.opt_g.step()
-        D.requires_grad_(True)
-        self._update_ema()
+        self.discriminator.requires_grad_(True)
+        if self.sample_generator is not self.generator:
+            update_average(self.sample_generator, self.generator, self.ema_weight)
 
         # Order matches METRIC_NAMES; stays on the device until the next report.
         return torch.stack([loss_d.detach(), loss_g.detach(), loss.score(d_real.detach()).mean(),
                             loss.score(d_fake.detach()).mean(), grad_norm_g, grad_norm_d]).float()
-
-    def _update_ema(self):
-        if self.sample_generator is not self.generator:
-            update_average(self.sample_generator, self.generator, self.cfg.ema_decay, self.step)
 
     def _gradient_penalty(self, real, fake):
         alpha = torch.rand(real.shape[0], 1, 1, 1, device=self.device, generator=self.rng)
@@ -309,6 +324,8 @@ class Trainer:
         for optimizer, prefix in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
             optimizer.load_state_dict(optimizer_state_dict(checkpoint, prefix))
             match_weight_layout(optimizer)
+            for group in optimizer.param_groups:  # the card keeps the saving run's setting, not this device's
+                group["capturable"] = self.graphed
         self.rng.set_state(checkpoint.tensors["rng.noise"])
         torch.set_rng_state(checkpoint.tensors["rng.global"])
         card = checkpoint.card
@@ -347,7 +364,7 @@ class Trainer:
         cfg = self.cfg
         if self.data is None:
             self.data = load_dataset(cfg.dataset, self.model_cfg.image_size, self.model_cfg.channels, cfg.data_dir)
-            self.data.to(self.device)
+        self.data.to(self.device)
         if self.rank == 0:
             self.quality_meter = QualityMeter.for_data(cfg.dataset, self.data, cfg.seed, self.device)
         n = len(self.data)
@@ -363,14 +380,14 @@ class Trainer:
                               steps_per_epoch, total_steps, getattr(self.data, "skipped", 0)))
         pending = []  # per-step metric tensors not yet read back
         window_start, window_steps = time.perf_counter(), 0
-        active_since = time.perf_counter()
+        self._clock_since = time.perf_counter()
         while self.epoch < cfg.epochs:
             order = self._shard(epoch_order(cfg.seed, self.epoch, n))[self.batch_in_epoch * cfg.batch_size:]
             for real in self.data.batches(order, cfg.batch_size):
                 if not self._running.is_set():  # paused: stop the clock until resumed or stopped
-                    self.elapsed += time.perf_counter() - active_since
+                    self._tick()
                     self._running.wait()
-                    active_since = window_start = time.perf_counter()
+                    self._clock_since = window_start = time.perf_counter()
                     window_steps = 0
                 if self._stop.is_set():
                     self._report(pending, window_start, window_steps, total_steps)
@@ -380,8 +397,7 @@ class Trainer:
                     self.step += 1
                     self.batch_in_epoch += 1
                 window_steps += 1
-                self.elapsed += time.perf_counter() - active_since
-                active_since = time.perf_counter()
+                self._tick()
                 limit = self._limit_reached()
                 if len(pending) >= self.report_every or limit:
                     self._report(pending, window_start, window_steps, total_steps)
@@ -396,8 +412,15 @@ class Trainer:
             self._checkpoint()
             # sampling and saving are neither training time nor part of the next img/s window
             pending, window_start, window_steps = [], time.perf_counter(), 0
-            active_since = window_start
+            self._clock_since = window_start
         return "completed"
+
+    def _tick(self):
+        """Add the time since the last tick to the training clock. On a GPU, steps run after their launch
+        returns: the clock is also ticked right after each read-back, which waits for them to finish."""
+        now = time.perf_counter()
+        self.elapsed += now - self._clock_since
+        self._clock_since = now
 
     @property
     def epochs_done(self):
@@ -421,6 +444,7 @@ class Trainer:
         if not pending:
             return
         values = torch.stack(pending).tolist()  # the one host sync of the window
+        self._tick()
         first_step = self.step - len(values) + 1
         rows = []
         for offset, row in enumerate(values):

@@ -36,3 +36,14 @@ def test_bench_times_both_loops_and_writes_json(tmp_path, capsys):
 
 def test_bench_refuses_zero_steps(tmp_path):
     assert main(["bench", "--steps", "0", "--json", str(tmp_path / "b.json")]) == 2
+
+
+def test_levers_time_the_trainer_with_each_setting(tmp_path):
+    out = tmp_path / "bench.json"
+    args = ["bench", "--cases", "dcgan28", "--steps", "2", "--warmup", "1", "--batch-size", "32", "--levers"]
+    assert main([*args, "--json", str(out), "--device", "cpu"]) == 0
+    results = json.loads(out.read_text())
+    levers = results["cases"][0]["levers"]
+    assert results["batch_size"] == 32
+    assert [row["settings"] for row in levers] == ["fp32", "fp32 + channels_last"]  # CUDA adds bf16 and the graph
+    assert all(row["img_s"] > 0 and 0 < row["utilization"] < 2 for row in levers)
