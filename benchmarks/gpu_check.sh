@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The CUDA tests and the GPU figures in the README, in one go on a CUDA machine; results go to ${OUT:-gpu-out}.
+export PYTHONUNBUFFERED=1 PYTHONPATH=.
+out=${OUT:-gpu-out}; mkdir -p "$out"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+python3 -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__)"
+timeout 150 python3 -m pytest -p no:cacheprovider tests/test_cuda.py 2>&1 | tee "$out/test_cuda.log" | tail -4
+bench="timeout 200 python3 -m ganlib bench --warmup 10"
+$bench --cases mlp28 dcgan28 --steps 390 --quality --json "$out/bench-quality.json" | grep -v Warning
+$bench --cases dcgan64 --steps 300 --levers --json "$out/bench-levers.json" | grep -v Warning
+for batch in 256 512; do
+  $bench --cases dcgan64 --steps 200 --batch-size $batch --json "$out/bench-batch$batch.json" | grep -v Warning
+done
+timeout 90 python3 -m ganlib train --max-seconds 30 --out "$out/run" 2>&1 | tr '\r' '\n' | grep -v "it/s\]$" | tail -6
+python3 -m ganlib score "$out/run"
