@@ -71,7 +71,7 @@ def build_parser():
     train.add_argument("--hidden-layers", type=int, help="mlp2d: hidden layers of G and D")
     train.add_argument("--noise", choices=NOISES, help="mlp2d: the noise distribution")
     train.add_argument("--optimizer", choices=OPTIMIZERS, help="mlp2d: adam (default) or sgd")
-    train.add_argument("--r1-gamma", type=float, help="mlp2d: weight of the R1 penalty on D; 0: off")
+    train.add_argument("--r1-gamma", type=float, help="weight of the R1 penalty on D's gradient at real data; 0: off")
     train.add_argument("--seed", type=int)
     train.add_argument("--device", choices=DEVICE_CHOICES)
     train.add_argument("--precision", choices=("auto", "fp32", "bf16"))

@@ -77,6 +77,13 @@ def get_loss(name):
     return LOSSES[name]
 
 
+def r1_penalty(real_logits, real):
+    """R1: ‖∇ₓD(x)‖² on real data, averaged over the batch (`real` must require grad). It keeps D flat where the
+    data is, so G is not thrown from mode to mode (Mescheder et al., 2018)."""
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    return grad.flatten(1).pow(2).sum(dim=1).mean()
+
+
 def gradient_penalty(discriminator, real, fake, alpha):
     """WGAN-GP: (‖∇D(x̂)‖ − 1)² at points x̂ = αx + (1 − α)G(z), α [B, 1, 1, 1] uniform in [0, 1]."""
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)

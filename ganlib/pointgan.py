@@ -13,7 +13,7 @@ import torch
 from .checkpoint import save_checkpoint
 from .device import resolve_device
 from .errors import Diverged
-from .losses import get_loss, gradient_penalty
+from .losses import get_loss, gradient_penalty, r1_penalty
 from .models import average_weight, build_models, update_average
 from .points import METRIC_SAMPLES, divergences, mode_coverage
 
@@ -77,10 +77,8 @@ class PointGAN:
             fake = self.generator(self.noise(cfg.batch_size))
         real_logits, fake_logits = D(real), D(fake)
         loss_d = self.loss.d_loss(real_logits, fake_logits)
-        if cfg.r1_gamma:
-            (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
-            grad = grad * self.model_cfg.data_scale  # measured in the networks' unit square, whatever the data's size
-            loss_d = loss_d + cfg.r1_gamma / 2 * grad.pow(2).sum(dim=1).mean()
+        if cfg.r1_gamma:  # measured in the networks' unit square, whatever the data's size
+            loss_d = loss_d + cfg.r1_gamma / 2 * self.model_cfg.data_scale ** 2 * r1_penalty(real_logits, real)
         if self.loss.gradient_penalty:
             alpha = torch.rand(cfg.batch_size, 1, generator=self.rng)
             loss_d = loss_d + self.loss.gradient_penalty * gradient_penalty(D, real.detach(), fake, alpha)

@@ -22,7 +22,7 @@ from .distributed import any_rank, join_process_group, rank_and_world_size
 from .errors import ConfigError, Diverged, GanStudioError
 from .images import to_pil_grid
 from .latent import sample_z
-from .losses import get_loss, gradient_penalty
+from .losses import get_loss, gradient_penalty, r1_penalty
 from .cudagraph import GraphedStep
 from .models import average_weight, build_models, calibrate_batchnorm, update_average
 from .quality import QUALITY_SAMPLES, QualityMeter, QualityScore
@@ -221,6 +221,8 @@ class Trainer:
         G, D, loss = self.train_generator, self.train_discriminator, self.loss
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
+        if self.cfg.r1_gamma:
+            real = real.detach().requires_grad_(True)
         z = torch.randn(real.shape[0], self.model_cfg.latent_dim, device=self.device, generator=self.rng)
         with self.autocast():
             fake = G(z)  # [B, C, H, W]; reused by the G step below, as in the DCGAN example
@@ -235,8 +237,10 @@ class Trainer:
             with self.autocast():
                 d_real, d_fake = D(real).float(), D(fake_for_d).float()
                 loss_d = loss.d_loss(d_real, d_fake)
+                if self.cfg.r1_gamma:
+                    loss_d = loss_d + self.cfg.r1_gamma / 2 * r1_penalty(d_real, real)
                 if loss.gradient_penalty:
-                    loss_d = loss_d + loss.gradient_penalty * self._gradient_penalty(real, fake_for_d)
+                    loss_d = loss_d + loss.gradient_penalty * self._gradient_penalty(real.detach(), fake_for_d)
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             grad_norm_d = torch.nn.utils.get_total_norm([p.grad for p in D.parameters()])

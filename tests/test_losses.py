@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ganlib.errors import ConfigError
-from ganlib.losses import LOSSES, get_loss, gradient_penalty
+from ganlib.losses import LOSSES, get_loss, gradient_penalty, r1_penalty
 
 REAL = torch.tensor([2.0, 0.0])
 FAKE = torch.tensor([-1.0, 1.0])
@@ -50,3 +50,14 @@ def test_gradient_penalty_is_zero_for_a_unit_slope_critic():
     with torch.no_grad():
         critic[1].weight.mul_(3)  # ‖∇‖ = 3 → penalty (3 − 1)² = 4
     assert gradient_penalty(critic, real, fake, torch.rand(5, 1, 1, 1)).item() == pytest.approx(4.0, rel=1e-5)
+
+
+def test_r1_penalty_is_the_squared_slope_of_d_at_real_images():
+    critic = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 1))
+    with torch.no_grad():
+        critic[1].weight.copy_(torch.tensor([[0.6, 0.8, 2.0, 0.0]]))  # ‖∇‖² = 0.36 + 0.64 + 4 = 5 everywhere
+    real = torch.randn(5, 1, 2, 2, requires_grad=True)
+    penalty = r1_penalty(critic(real), real)
+    assert penalty.item() == pytest.approx(5.0, rel=1e-6)
+    penalty.backward()  # differentiable in D's weights: d(‖w‖²)/dw = 2w
+    torch.testing.assert_close(critic[1].weight.grad, 2 * critic[1].weight.detach())

@@ -164,6 +164,15 @@ def test_every_loss_trains_with_finite_numbers(small_digits, loss):
     assert len(rows) == 4 and all(np.isfinite(list(r.values())).all() for r in rows)
 
 
+def test_the_r1_penalty_adds_to_d_loss_on_the_same_step(small_digits, tiny_configs):
+    """Same seed, same batch, same noise: the first D loss with R1 is the plain one plus γ/2·‖∇D(x)‖² > 0."""
+    model, plain = tiny_configs(max_steps=1)
+    without, _ = run_rows(model, plain, small_digits)
+    with_r1, _ = run_rows(model, TrainConfig(**{**plain.__dict__, "r1_gamma": 10.0}), small_digits)
+    assert with_r1[0]["loss_d"] > without[0]["loss_d"]
+    assert with_r1[0]["d_real"] == pytest.approx(without[0]["d_real"])  # the same D saw the same images
+
+
 def nearest_real_distance(images, real):
     """Mean over images of the RMS pixel distance to the closest real image."""
     return torch.cdist(images.flatten(1), real.flatten(1)).min(dim=1).values.mean().item() / images[0].numel() ** 0.5
