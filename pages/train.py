@@ -22,7 +22,9 @@ from ganlib.runs import HostLimits
 from ganlib.trainer import Trainer
 
 # label → (ganlib preset, overrides, the lesson's explanation)
-PRESETS = {"DCGAN (recommended)": ("dcgan", {}, ""), "Original MLP GAN (notebook)": ("mlp", {}, ""),
+MLP = ("The notebooks' MLP GAN: their layers, Adam 2e-4, batch 64, 50 epochs, plus an R1 penalty (γ 10) on D. "
+       "Set R1 to 0 to train it exactly as the notebooks did: it then collapses to a few digits.")
+PRESETS = {"DCGAN (recommended)": ("dcgan", {}, ""), "Original MLP GAN (notebook)": ("mlp", {}, MLP),
            **{f"Lesson: {lesson.title}": (lesson.image_preset, lesson.image_overrides, lesson.explanation)
               for lesson in LESSONS.values() if lesson.image_preset}}
 DEFAULT_SECONDS = 60
@@ -91,11 +93,13 @@ def settings(limits):
     left.number_input("β1", 0.0, 0.999, key="train_beta1", format="%.3f", step=0.1)
     right.number_input("β2", 0.0, 0.9999, key="train_beta2", format="%.4f", step=0.001)
     left.number_input("D steps per G step", 1, 20, key="train_d_steps")
-    right.checkbox("BatchNorm in D", key="train_d_batchnorm", help="DCGAN only")
+    right.number_input("R1 penalty γ", 0.0, 1000.0, key="train_r1_gamma", step=1.0,
+                       help="penalizes D's slope at real images, which keeps G from collapsing onto a few of them; 0: off")
     left.number_input("Epochs", 1, 100_000, key="train_epochs")
     right.number_input("Time limit (s)", 0.0, 86_400.0, key="train_max_seconds", step=10.0, help="0: no limit")
     left.number_input("Seed", 0, 2**31 - 1, key="train_seed")
     right.selectbox("Device", available_devices(), key="train_device")
+    side.checkbox("BatchNorm in D", key="train_d_batchnorm", help="DCGAN only")
     if problem:
         return None, problem
     values = {f.name: st.session_state[f"train_{f.name}"] for config in (ModelConfig, TrainConfig)

@@ -55,6 +55,10 @@ def test_presets_fill_in_the_notebook_settings():
     assert app.sidebar.number_input(key="train_lr_g").value == pytest.approx(2e-4)
     assert app.sidebar.number_input(key="train_lr_d").value == pytest.approx(2e-4)
     assert app.sidebar.number_input(key="train_g_width").value == 256
+    assert app.sidebar.number_input(key="train_r1_gamma").value == 10  # without it the MLP collapses
+    app.sidebar.selectbox(key="train_preset").select("Lesson: Mode collapse").run()
+    assert app.sidebar.selectbox(key="train_family").value == "mlp"
+    assert app.sidebar.number_input(key="train_r1_gamma").value == 0  # the notebooks' run, which collapses
 
 
 @pytest.mark.parametrize("widget,key,value,message", [
