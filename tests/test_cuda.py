@@ -15,8 +15,8 @@ from ganlib.trainer import Failed, Finished, Metrics, QualityScored, Trainer
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
-def train(data, events, run_dir=None, resume=None, **fields):
-    trainer = Trainer(ModelConfig(), TrainConfig(**{"device": "cuda", "seed": 5, **fields}), data=data,
+def train(data, events, run_dir=None, resume=None, model=ModelConfig(), **fields):
+    trainer = Trainer(model, TrainConfig(**{"device": "cuda", "seed": 5, **fields}), data=data,
                       on_event=events.append, run_dir=run_dir, resume=resume, report_every=5)
     trainer.run()
     assert not [e.message for e in events if isinstance(e, Failed)]
@@ -27,13 +27,17 @@ def losses(events):
     return torch.tensor([[row["loss_d"], row["loss_g"]] for e in events if isinstance(e, Metrics) for row in e.rows])
 
 
-def test_the_replayed_graph_trains_as_the_eager_step_does(small_digits):
-    """fp32, same seed: the captured step (after its eager warm-up) gives the eager step's losses and weights."""
+@pytest.mark.parametrize("model,fields", [(ModelConfig(), {}),
+                                          (ModelConfig(family="mlp", g_width=64, d_width=64), {"r1_gamma": 10.0})])
+def test_the_replayed_graph_trains_as_the_eager_step_does(small_digits, model, fields):
+    """fp32, same seed: the captured step (after its eager warm-up) gives the eager step's losses and weights,
+    R1's double backward included."""
     torch.backends.cudnn.deterministic = True
     try:
         eager_events, graph_events = [], []
-        eager = train(small_digits, eager_events, precision="fp32", cuda_graph=False, max_steps=12)
-        graphed = train(small_digits, graph_events, precision="fp32", cuda_graph=True, max_steps=12)
+        settings = {"model": model, "precision": "fp32", "max_steps": 12, **fields}
+        eager = train(small_digits, eager_events, cuda_graph=False, **settings)
+        graphed = train(small_digits, graph_events, cuda_graph=True, **settings)
     finally:
         torch.backends.cudnn.deterministic = False
     assert graphed._step_fn.graph is not None  # steps 3 to 12 were replays
