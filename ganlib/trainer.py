@@ -16,6 +16,7 @@ from PIL.Image import Image
 
 from .checkpoint import Checkpoint, load_state, optimizer_state_dict, save_checkpoint
 from .config import ModelConfig, TrainConfig, config_to_dict
+from .cudagraph import GraphedStep
 from .datasets import load_dataset
 from .device import autocast_dtype, describe_device, pick_device, resolve_device
 from .distributed import any_rank, join_process_group, rank_and_world_size
@@ -23,7 +24,6 @@ from .errors import ConfigError, Diverged, GanStudioError
 from .images import to_pil_grid
 from .latent import sample_z
 from .losses import get_loss, gradient_penalty, r1_penalty
-from .cudagraph import GraphedStep
 from .models import average_weight, build_models, calibrate_batchnorm, update_average
 from .quality import QUALITY_SAMPLES, QualityMeter, QualityScore
 from .rundir import METRIC_NAMES, RunDirectory
@@ -140,8 +140,7 @@ class Trainer:
         # What grids and exports show: a moving average of G's weights, which smooths out the step-to-step
         # oscillation of the game and draws cleaner samples than the raw weights of the same step.
         self.sample_generator = copy.deepcopy(self.generator) if train_cfg.ema_decay else self.generator
-        # What the D and G steps call: the networks themselves, or DDP wrappers that average gradients over ranks;
-        # the G step calls D alone (it needs no D weight gradients, so it goes around DDP).
+        # What the D and G steps call: the networks themselves, or DDP wrappers that average gradients over ranks.
         self.train_generator, self.train_discriminator = self.generator, self.discriminator
         if self.world_size > 1:
             from torch.nn.parallel import DistributedDataParallel
