@@ -28,6 +28,9 @@ PRESETS = {"DCGAN (recommended)": ("dcgan", {}, ""), "Original MLP GAN (notebook
            **{f"Lesson: {lesson.title}": (lesson.image_preset, lesson.image_overrides, lesson.explanation)
               for lesson in LESSONS.values() if lesson.image_preset}}
 DEFAULT_SECONDS = 60
+REFRESH_SECONDS = (1, 2, 5)
+REFRESH_HELP = ("How often the charts and grids redraw while a run trains. Drawing takes CPU: when the browser runs "
+                "on the machine that trains (a laptop), a slower refresh leaves more of it to training.")
 QUALITY = ("The quality meter scores 1,000 samples every epoch. For digits, a classifier trained on the "
            "MNIST sample says which digits G draws: even bars mean every digit is drawn; one tall bar is mode "
            "collapse. The Fréchet distance compares sample features with real ones; the dotted line is where "
@@ -334,15 +337,18 @@ st.title("Train a GAN")
 limits = host_limits()
 configs, problem = settings(limits)
 run = current_run()
-start_col, note_col = st.columns([1, 3])
+start_col, refresh_col, note_col = st.columns([1, 1, 3], vertical_alignment="bottom")
 start_col.button("Start training", type="primary", disabled=configs is None or (run is not None and run.active),
                  on_click=start_run, args=(configs,), key="train_start")
+refresh = refresh_col.segmented_control("Live view refresh", REFRESH_SECONDS, default=REFRESH_SECONDS[0],
+                                        required=True, format_func=lambda s: f"{s} s", key="train_refresh",
+                                        help=REFRESH_HELP)
 if problem:
     note_col.warning(problem)
 elif run is None:
     note_col.caption("Defaults train the recommended DCGAN on 5,000 real MNIST digits for one minute. "
                      + limits.describe())
-poll = 1.0 if run is not None and run.active else HEARTBEAT_SECONDS
+poll = refresh if run is not None and run.active else HEARTBEAT_SECONDS
 st.fragment(live_view, run_every=poll)()
 if run is None or not run.active:
     compare_view()

@@ -13,6 +13,21 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Runs in the page: every 250 ms, note the time (s) whenever the Train page's status line has changed; cheap
+# enough to leave running while the page trains, unlike polling the page from outside.
+WATCH_STATUS = """() => {
+    window.statusChanges = [];
+    let last = "";
+    setInterval(() => {
+        const status = [...document.querySelectorAll("strong")].find(s => s.textContent.startsWith("Epoch "));
+        if (status && status.textContent !== last) {
+            last = status.textContent;
+            window.statusChanges.push(performance.now() / 1000);
+        }
+    }, 250);
+}"""
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -37,6 +37,8 @@ def test_train_page_offers_the_recommended_defaults():
     assert app.sidebar.selectbox(key="train_dataset").value == "mnist-sample"
     assert app.sidebar.number_input(key="train_max_seconds").value == 60
     assert not button(app, "Start training").disabled
+    refresh = app.segmented_control(key="train_refresh")
+    assert refresh.value == 1 and refresh.options == ["1 s", "2 s", "5 s"]  # the live view redraws every second
 
 
 def test_the_page_offers_only_the_datasets_the_host_allows_and_says_its_caps(monkeypatch):

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_app import CHROMIUM, open_from_home, start_app
+from browser_app import CHROMIUM, WATCH_STATUS, open_from_home, start_app
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
@@ -59,6 +59,15 @@ def test_train_page_trains_live_and_stops(app_url, browser, tmp_path):
     main.get_by_role("button", name="Resume").click()
     page.wait_for_function("s => !document.body.innerText.includes(s)", arg=paused_status.split(" · ")[1],
                            timeout=30_000)  # the step count moves on
+
+    # A slower live view refresh: the status line then changes every 5 s, not every second.
+    page.get_by_role("radio", name="5 s", exact=True).click()
+    page.wait_for_timeout(2_000)
+    page.evaluate(WATCH_STATUS)
+    page.wait_for_timeout(11_000)
+    changes = page.evaluate("window.statusChanges")[1:]  # the first is the text it found
+    assert 1 <= len(changes) <= 3, changes
+    assert all(b - a > 4 for a, b in zip(changes, changes[1:])), changes
 
     main.get_by_role("button", name="Stop").click()
     page.get_by_text(re.compile(r"· stopped")).wait_for(timeout=15_000)
