@@ -1,24 +1,30 @@
 """Training speed with the Train page open in a browser vs. the command line, same settings.
 
-    python benchmarks/page_vs_cli.py [--seconds 30] [--no-browser]
+    python benchmarks/page_vs_cli.py [--seconds 100] [--refresh 1|2|5] [--window 15] [--no-browser]
 
-Starts `streamlit run app.py`, opens the Train page in headless Chromium (Debian's /usr/bin/chromium),
-trains the defaults for the given time limit, and reads the page's own status line; then runs
-`python -m ganlib train` with the same limit. Also measures how often the status line really refreshes.
-With --no-browser the page is driven by Streamlit's AppTest instead, rerun every second: the server's
-share of the cost, as on a hosted Space where the browser runs on the student's own machine.
+Starts `streamlit run app.py`, opens the Train page in headless Chromium (Debian's /usr/bin/chromium), sets its
+live view refresh and trains the defaults for the given time limit; the command line, `python -m ganlib train`,
+trains the same settings just before and just after. This machine's speed drifts by a fifth over minutes, so the
+page's own run is also its control: every other window its JavaScript is paused (the page draws nothing and asks
+for no reruns), and img/s is read per window from the run's metrics.csv. Nothing polls the page from outside
+while it trains; a script in the page notes when the status line changes (how often the view really refreshes).
+With --no-browser the page is driven by Streamlit's AppTest instead, rerun every second: the server's share of the
+cost, as on a hosted Space where the browser runs on the student's own machine.
 """
 import argparse
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+from statistics import mean, median
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser_app import CHROMIUM, WATCH_STATUS, start_app  # noqa: E402
+BATCH = 64  # the defaults'
 
 
 def cli_images_per_second(seconds):
@@ -27,25 +33,22 @@ def cli_images_per_second(seconds):
     return float(re.search(r"\(([\d,]+) img/s\)", out).group(1).replace(",", ""))
 
 
-def page_images_per_second(seconds):
+def last_logged(metrics_csv):
+    """(step, training seconds) of the newest row the run has logged."""
+    row = metrics_csv.read_text().strip().splitlines()[-1].split(",")
+    return int(row[0]), float(row[-1])
+
+
+def page_images_per_second(seconds, refresh, window):
+    """→ ([img/s of each window while the page draws], [… while its JavaScript is paused], status change period)"""
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                               "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    temp = Path(tempfile.mkdtemp())  # the server's run folders land here
+    url, server = start_app(TMPDIR=str(temp))
+    drawing, paused = [], []
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.3)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
                 "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync"])
             page = browser.new_page(viewport={"width": 1600, "height": 1100})
@@ -54,23 +57,29 @@ def page_images_per_second(seconds):
             limit = page.get_by_role("spinbutton", name="Time limit (s)")
             limit.fill(str(seconds))
             limit.press("Enter")
+            page.get_by_role("radio", name=f"{refresh} s", exact=True).click()
             page.wait_for_timeout(500)
+            page.evaluate(WATCH_STATUS)
             page.get_by_role("button", name="Start training").click()
-            changes, last = [], ""
-            deadline = time.monotonic() + seconds + 60
-            while time.monotonic() < deadline:
-                text = page.get_by_text(re.compile(r"Epoch \d+/")).first.inner_text() if page.get_by_text(
-                    re.compile(r"Epoch \d+/")).count() else ""
-                if text != last:
-                    changes.append(time.monotonic())
-                    last = text
-                if "finished" in text:
-                    break
-                page.wait_for_timeout(50)
+            page.get_by_text("Generated from the fixed noise").wait_for(timeout=120_000)  # past the first epoch
+            metrics = next(temp.glob("gan-studio-runs/*/metrics.csv"))
+            debugger = page.context.new_cdp_session(page)
+            debugger.send("Debugger.enable")
+            started, before = time.monotonic(), last_logged(metrics)
+            while time.monotonic() - started < seconds - window - 15:  # whole windows, well before the end
+                is_paused = len(drawing) > len(paused)
+                if is_paused or paused:
+                    debugger.send("Debugger.pause" if is_paused else "Debugger.resume")
+                time.sleep(window)
+                now = last_logged(metrics)
+                (paused if is_paused else drawing).append((now[0] - before[0]) * BATCH / (now[1] - before[1]))
+                before = now
+            if len(drawing) == len(paused):
+                debugger.send("Debugger.resume")
+            changes = page.evaluate("window.statusChanges")
             browser.close()
-        steps = int(re.search(r"step ([\d,]+)", last).group(1).replace(",", ""))
-        gaps = [b - a for a, b in zip(changes[1:], changes[2:])]
-        return steps * 64 / seconds, sorted(gaps)[len(gaps) // 2] if gaps else float("nan")
+        gaps = [b - a for a, b in zip(changes, changes[1:]) if b - a < window / 2]  # not across a paused window
+        return drawing, paused, median(gaps)
     finally:
         server.terminate()
         server.wait(10)
@@ -89,25 +98,38 @@ def page_server_images_per_second(seconds):
         app.run()
         status = next((m.value for m in app.markdown if "Epoch" in m.value), "")
     steps = int(re.search(r"step ([\d,]+)", status).group(1).replace(",", ""))
-    return steps * 64 / seconds
+    return steps * BATCH / seconds
+
+
+def figures(speeds):
+    return ", ".join(f"{s:,.0f}" for s in speeds)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--seconds", type=int, default=100, help="the page run's time limit")
+    parser.add_argument("--refresh", type=int, choices=(1, 2, 5), default=1, help="the page's live view refresh (s)")
+    parser.add_argument("--window", type=int, default=15, help="seconds the page draws, then is paused, in turn")
     parser.add_argument("--no-browser", action="store_true", help="drive the page with AppTest, no Chromium")
     args = parser.parse_args()
-    # the command line once before and once after the page: this machine's speed drifts over minutes
-    cli_runs = [cli_images_per_second(args.seconds)]
+    cli_seconds = 30
+    cli_runs = [cli_images_per_second(cli_seconds)]
     if args.no_browser:
-        page, how = page_server_images_per_second(args.seconds), "rerun every second by AppTest, no browser"
+        page = page_server_images_per_second(cli_seconds)
     else:
-        page, refresh = page_images_per_second(args.seconds)
-        how = f"open in headless Chromium on this machine, status refresh every {refresh:.2f} s"
-    cli_runs.append(cli_images_per_second(args.seconds))
-    cli = sum(cli_runs) / len(cli_runs)
-    print(f"command line: {cli:,.0f} img/s (before and after: {', '.join(f'{c:,.0f}' for c in cli_runs)})")
-    print(f"Train page:   {page:,.0f} img/s ({page / cli:.0%} of the command line), {how}")
+        drawing, paused, refresh = page_images_per_second(args.seconds, args.refresh, args.window)
+    cli_runs.append(cli_images_per_second(cli_seconds))
+    cli = mean(cli_runs)
+    print(f"command line: {cli:,.0f} img/s ({figures(cli_runs)}: before and after the page)")
+    if args.no_browser:
+        print(f"Train page rerun every second by AppTest, no browser: {page:,.0f} img/s, {page / cli:.0%} of the "
+              f"command line")
+        return
+    page, control = mean(drawing), mean(paused)
+    print(f"Train page in headless Chromium on this machine, live view refresh {args.refresh} s (the status line "
+          f"changed every {refresh:.2f} s):\n"
+          f"  drawing {page:,.0f} img/s ({figures(drawing)}), {page / cli:.0%} of the command line\n"
+          f"  paused  {control:,.0f} img/s ({figures(paused)}) in the same run: drawing costs {1 - page / control:.0%}")
 
 
 if __name__ == "__main__":
