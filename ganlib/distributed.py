@@ -26,7 +26,9 @@ def join_process_group(device):
 
 
 def leave_process_group():
+    """Leave together: a rank that left while another still wrote its files could abort at exit (gloo)."""
     if dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
