@@ -16,9 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # Runs in the page: every 250 ms, note the time (s) whenever the Train page's status line has changed; cheap
 # enough to leave running while the page trains, unlike polling the page from outside.
 WATCH_STATUS = """() => {
+    clearInterval(window.statusWatch);  // once per page, however often it is installed
     window.statusChanges = [];
     let last = "";
-    setInterval(() => {
+    window.statusWatch = setInterval(() => {
         const status = [...document.querySelectorAll("strong")].find(s => s.textContent.startsWith("Epoch "));
         if (status && status.textContent !== last) {
             last = status.textContent;
