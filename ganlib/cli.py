@@ -204,10 +204,11 @@ def cmd_train(args):
             tqdm.write(f"epoch {event.epoch:g}: {event.score.summary()}")
 
     trainer = events.Trainer(model_cfg, train_cfg, run_dir=out, on_event=on_event, resume=checkpoint)
+    reason = "failed"
     try:
-        trainer.run()
+        reason = trainer.run()
     finally:
-        leave_process_group()
+        leave_process_group(together=reason != "failed")
     if bar:
         bar.close()
     event = outcome["event"]

@@ -25,10 +25,12 @@ def join_process_group(device):
     return device
 
 
-def leave_process_group():
-    """Leave together: a rank that left while another still wrote its files could abort at exit (gloo)."""
+def leave_process_group(together=True):
+    """`together`: wait for every rank first, since a rank that left while another still wrote its files could
+    abort at exit (gloo). A rank whose run failed leaves at once: the others may never reach that wait."""
     if dist.is_initialized():
-        dist.barrier()
+        if together:
+            dist.barrier()
         dist.destroy_process_group()
 
 
