@@ -21,10 +21,12 @@ from pathlib import Path
 from statistics import mean, median
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from browser_app import CHROMIUM, WATCH_STATUS, start_app  # noqa: E402
-BATCH = 64  # the defaults'
+from ganlib.config import preset  # noqa: E402
+
+BATCH = preset("dcgan")[1].batch_size  # the page's and the command line's default
 
 
 def cli_images_per_second(seconds):
