@@ -204,11 +204,10 @@ def cmd_train(args):
             tqdm.write(f"epoch {event.epoch:g}: {event.score.summary()}")
 
     trainer = events.Trainer(model_cfg, train_cfg, run_dir=out, on_event=on_event, resume=checkpoint)
-    reason = "failed"
     try:
-        reason = trainer.run()
+        trainer.run()
     finally:
-        leave_process_group(together=reason != "failed")
+        leave_process_group()
     if bar:
         bar.close()
     event = outcome["event"]

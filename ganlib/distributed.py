@@ -4,6 +4,7 @@ torchrun sets RANK, WORLD_SIZE and LOCAL_RANK; each rank trains on its own shard
 DistributedDataParallel averages the gradients, and rank 0 alone writes files. A plain `python -m ganlib`
 run (and the app) sees world size 1 and never touches torch.distributed.
 """
+import gc
 import os
 
 import torch
@@ -25,13 +26,13 @@ def join_process_group(device):
     return device
 
 
-def leave_process_group(together=True):
-    """`together`: wait for every rank first, since a rank that left while another still wrote its files could
-    abort at exit (gloo). A rank whose run failed leaves at once: the others may never reach that wait."""
+def leave_process_group():
+    """Leave, and stop gloo's threads now: left running into interpreter shutdown, they aborted the process now
+    and then ('terminate called without an active exception'). The DDP wrappers a finished run dropped still hold
+    the group in reference cycles, hence the collection."""
     if dist.is_initialized():
-        if together:
-            dist.barrier()
         dist.destroy_process_group()
+        gc.collect()
 
 
 def any_rank(flag, device):

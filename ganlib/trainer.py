@@ -355,6 +355,8 @@ class Trainer:
                     (self.run_dir.path / "error.log").write_text(traceback.format_exc())
             self.on_event(Failed(message, self.step))
             return "failed"
+        finally:  # the DDP wrappers hold the process group: let go so that leaving it stops gloo's threads
+            self.train_generator, self.train_discriminator = self.generator, self.discriminator
         if reason != "completed":  # a completed run saved at its last epoch end
             if self.batch_in_epoch:  # ended mid-epoch: the final grid and score show where it stopped
                 self._emit_grid(epoch_end=False)

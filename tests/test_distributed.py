@@ -23,8 +23,14 @@ def free_port():
         return s.getsockname()[1]
 
 
+def thread_names():
+    """This process's OS threads by name (Linux)."""
+    return [(task / "comm").read_text().strip() for task in Path("/proc/self/task").iterdir()]
+
+
 def train_one_rank(rank, world_size, port, out):
-    """What torchrun does for each process, then this rank's weights and last losses to files."""
+    """What torchrun does for each process, then this rank's weights and last losses to files; leaving the group
+    must stop gloo's threads (left running into interpreter shutdown, they aborted the process now and then)."""
     from ganlib.distributed import leave_process_group
     from ganlib.datasets import load_mnist_sample
     from ganlib.trainer import Trainer
@@ -41,7 +47,9 @@ def train_one_rank(rank, world_size, port, out):
                for k, v in network.named_parameters()}
     save_file(weights, str(Path(out) / f"rank{rank}.safetensors"))
     (Path(out) / f"rank{rank}.json").write_text(json.dumps({"step": trainer.step, **trainer.last_metrics}))
+    assert any("gloo" in name for name in thread_names())
     leave_process_group()
+    assert not [name for name in thread_names() if "gloo" in name]
 
 
 def test_two_ranks_hold_identical_weights_after_training_on_different_shards(tmp_path):
