@@ -1,4 +1,5 @@
 import io
+import json
 import time
 import zipfile
 from pathlib import Path
@@ -139,6 +140,13 @@ def wait_for(app, condition, seconds=90):
     return False
 
 
+def live_figures(app):
+    """The figures the Train page hands its live charts component (drawn in place by plotly.js in the browser)."""
+    (component,) = app.get("component_instance")
+    assert component.proto.component_name.endswith("live_charts")
+    return json.loads(component.proto.json_args)["figures"]
+
+
 def start_tiny_run(epochs):
     """The Train page with a tiny DCGAN started: 39 steps an epoch."""
     app = open_train_page()
@@ -156,7 +164,11 @@ def test_start_training_runs_and_shows_grids_charts_and_downloads(tmp_path, monk
     assert wait_for(app, lambda a: any("finished" in m.value for m in a.markdown))
     status = next(m.value for m in app.markdown if "finished" in m.value)
     assert "Epoch 2/2" in status and "step 78" in status
-    assert len(app.get("plotly_chart")) == 5  # losses, scores, gradients, Fréchet per epoch, digit histogram
+    losses, scores, gradients = live_figures(app)
+    assert [trace["name"] for trace in losses["data"]] == ["loss D", "loss G"]
+    assert scores["layout"]["title"]["text"] == "The game's scoreboard" and gradients["data"][0]["name"] == "‖∇D‖"
+    assert losses["data"][0]["x"][-1] == 78 and len(losses["data"][0]["x"]) == len(losses["data"][0]["y"]) > 5
+    assert len(app.get("plotly_chart")) == 2  # the quality meter's: Fréchet per epoch, digit histogram
     assert len(app.get("image")) == 3  # the epoch grid, the real batch beside it, the timelapse
     assert any(m.value.startswith("**Quality meter** · epoch 2: digits ") for m in app.markdown)
     scrubber = app.select_slider(key="train_scrub")
@@ -267,7 +279,8 @@ def test_a_run_whose_discriminator_wins_rings_the_alarm_and_two_runs_compare():
     button(app, "Start training").click().run()
     assert wait_for(app, lambda a: any(s.value == "Compare runs" for s in a.subheader))
     assert len(app.multiselect(key="train_compare").value) == 2
-    assert len(app.get("plotly_chart")) == 5 + 2  # the latest run's five, then both runs' losses and scores
+    assert len(live_figures(app)) == 3  # the latest run's live charts
+    assert len(app.get("plotly_chart")) == 2 + 2  # its quality meter's two, then both runs' losses and scores
     captions = [image.proto.imgs[0].caption for image in app.get("image")]
     assert any(c.startswith("run 1 · dcgan, BatchNorm in D, bce, lr G 0.1 / D 0.1") for c in captions)
     assert any(c.startswith("run 2 · dcgan, BatchNorm in D, bce, lr G 0.002 / D 0.001") for c in captions)

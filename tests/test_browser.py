@@ -37,8 +37,16 @@ def test_train_page_trains_live_and_stops(app_url, browser, tmp_path):
     limit.press("Enter")
     page.wait_for_timeout(500)
     main.get_by_role("button", name="Start training").click()
-    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # a live chart
+    live_chart = page.frame_locator("iframe[title='live_charts.live_charts']").locator(".js-plotly-plot").first
+    live_chart.wait_for(timeout=30_000)  # plotly.js, served with the app
     page.get_by_text(re.compile(r"Generated from the fixed noise · epoch 1")).wait_for(timeout=120_000)
+    # Redrawn in place: the same chart node shows later steps a few refreshes on (a remounted chart loses the mark).
+    last_step = "chart => chart.data[0].x[chart.data[0].x.length - 1]"
+    live_chart.evaluate("chart => chart.dataset.seen = 'yes'")
+    step_before = live_chart.evaluate(last_step)
+    page.wait_for_timeout(3_000)
+    assert live_chart.evaluate("chart => chart.dataset.seen") == "yes"
+    assert live_chart.evaluate(last_step) > step_before
     assert page.locator("[data-testid='stImage'] img").count() >= 1  # the sample grid
     first = epoch_shown(page)
     page.get_by_text(re.compile(rf"Epoch {first + 1}/")).wait_for(timeout=60_000)  # the counter advances
