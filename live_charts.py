@@ -20,6 +20,8 @@ PAGE = """<!DOCTYPE html>
 </head><body><div id="charts"></div><script>
 // Streamlit's component protocol: say we are ready, draw each "render" message, report our height.
 const COLOURS = ["#0068c9", "#83c9ff", "#ff2b2b", "#ffabab", "#29b09d", "#7defa1", "#ff8700", "#ffd16a"];
+const drawn = [];  // what each chart shows now: a rerun that passes the same figure draws nothing
+let height = 0;
 function post(type, fields) {
   window.parent.postMessage(Object.assign({isStreamlitMessage: true, type: type}, fields), "*");
 }
@@ -28,16 +30,23 @@ window.addEventListener("message", (event) => {
   const theme = event.data.theme || {};
   const charts = document.getElementById("charts");
   event.data.args.figures.forEach((figure, i) => {
+    const spec = JSON.stringify([figure, theme.font, theme.textColor]);
+    if (drawn[i] === spec) return;
+    drawn[i] = spec;
     const div = charts.children[i] || charts.appendChild(document.createElement("div"));
-    const grid = {gridcolor: "rgba(128, 128, 128, 0.2)", zerolinecolor: "rgba(128, 128, 128, 0.4)", automargin: true};
+    const grid = {gridcolor: "rgba(128, 128, 128, 0.2)", zerolinecolor: "rgba(128, 128, 128, 0.4)"};
     const layout = Object.assign({colorway: COLOURS, paper_bgcolor: "rgba(0, 0, 0, 0)",
       plot_bgcolor: "rgba(0, 0, 0, 0)", font: {family: theme.font, color: theme.textColor}}, figure.layout);
     layout.xaxis = Object.assign({}, grid, layout.xaxis);
     layout.yaxis = Object.assign({}, grid, layout.yaxis);
     layout.legend = Object.assign({}, layout.legend, {yanchor: "top", y: -0.35});  // below the axis title
+    layout.margin = {l: 64, r: 10, t: 40, b: 80};  // fixed: automatic margins measure every label, a third of each redraw
     Plotly.react(div, figure.data, layout, {displaylogo: false, responsive: true});
   });
-  post("streamlit:setFrameHeight", {height: document.body.scrollHeight});
+  if (document.body.scrollHeight !== height) {
+    height = document.body.scrollHeight;
+    post("streamlit:setFrameHeight", {height: height});
+  }
 });
 post("streamlit:componentReady", {apiVersion: 1});
 </script></body></html>

@@ -278,17 +278,14 @@ def quality_view(run, grid_step):
         return
     shown = next((event for event in scored if event.step == grid_step), scored[-1])
     st.markdown(f"**Quality meter** · epoch {shown.epoch:g}: {shown.score.summary()}")
-    trend_col, detail_col = st.columns(2)
-    trend_col.plotly_chart(charts.quality_chart(scored), key="train_quality_chart")
     if shown.score.class_histogram is not None:
-        detail_col.plotly_chart(charts.class_histogram_chart(shown.score.class_histogram,
-                                                             f"Which digits G draws · epoch {shown.epoch:g}"),
-                                key="train_histogram_chart")
+        detail = charts.class_histogram_chart(shown.score.class_histogram,
+                                              f"Which digits G draws · epoch {shown.epoch:g}")
     else:
         rows = [{"epoch": e.epoch, "diversity": e.score.diversity} for e in scored]
-        detail_col.plotly_chart(charts.line_chart(rows, [("diversity", "samples ÷ real")], "Diversity (1 = as varied "
-                                                  "as the real images)", "diversity", x="epoch"),
-                                key="train_diversity_chart")
+        detail = charts.line_chart(rows, [("diversity", "samples ÷ real")], "Diversity (1 = as varied as the real "
+                                   "images)", "diversity", x="epoch")
+    live_charts([charts.quality_chart(scored), detail], key="train_quality_charts")
     st.caption(QUALITY)
 
 

@@ -140,9 +140,9 @@ def wait_for(app, condition, seconds=90):
     return False
 
 
-def live_figures(app):
-    """The figures the Train page hands its live charts component (drawn in place by plotly.js in the browser)."""
-    (component,) = app.get("component_instance")
+def live_figures(app, key="train_live_charts"):
+    """The figures the Train page hands one of its charts components (drawn in place by plotly.js in the browser)."""
+    (component,) = [c for c in app.get("component_instance") if c.proto.id.endswith(key)]
     assert component.proto.component_name.endswith("live_charts")
     return json.loads(component.proto.json_args)["figures"]
 
@@ -168,7 +168,9 @@ def test_start_training_runs_and_shows_grids_charts_and_downloads(tmp_path, monk
     assert [trace["name"] for trace in losses["data"]] == ["loss D", "loss G"]
     assert scores["layout"]["title"]["text"] == "The game's scoreboard" and gradients["data"][0]["name"] == "‖∇D‖"
     assert losses["data"][0]["x"][-1] == 78 and len(losses["data"][0]["x"]) == len(losses["data"][0]["y"]) > 5
-    assert len(app.get("plotly_chart")) == 2  # the quality meter's: Fréchet per epoch, digit histogram
+    frechet, histogram = live_figures(app, key="train_quality_charts")
+    assert frechet["data"][0]["x"] == [1, 2] and len(histogram["data"][0]["y"]) == 10
+    assert histogram["layout"]["title"]["text"] == "Which digits G draws · epoch 2"
     assert len(app.get("image")) == 3  # the epoch grid, the real batch beside it, the timelapse
     assert any(m.value.startswith("**Quality meter** · epoch 2: digits ") for m in app.markdown)
     scrubber = app.select_slider(key="train_scrub")
@@ -176,6 +178,7 @@ def test_start_training_runs_and_shows_grids_charts_and_downloads(tmp_path, monk
     scrubber.set_value(0).run()
     assert app.get("image")[0].proto.imgs[0].caption.endswith("epoch 1, step 39")
     assert any(m.value.startswith("**Quality meter** · epoch 1: digits ") for m in app.markdown)
+    assert live_figures(app, key="train_quality_charts")[1]["layout"]["title"]["text"].endswith("epoch 1")
     labels = [d.proto.label for d in app.get("download_button")]
     assert labels == ["Checkpoint (.safetensors)", "Checkpoint card (.json)", "Metrics (.csv)", "Quality meter (.csv)",
                       "Final grid (.png)", "Timelapse (.gif)"]
@@ -280,7 +283,8 @@ def test_a_run_whose_discriminator_wins_rings_the_alarm_and_two_runs_compare():
     assert wait_for(app, lambda a: any(s.value == "Compare runs" for s in a.subheader))
     assert len(app.multiselect(key="train_compare").value) == 2
     assert len(live_figures(app)) == 3  # the latest run's live charts
-    assert len(app.get("plotly_chart")) == 2 + 2  # its quality meter's two, then both runs' losses and scores
+    assert len(live_figures(app, key="train_quality_charts")) == 2  # and its quality meter's
+    assert len(app.get("plotly_chart")) == 2  # both runs' losses and scores
     captions = [image.proto.imgs[0].caption for image in app.get("image")]
     assert any(c.startswith("run 1 · dcgan, BatchNorm in D, bce, lr G 0.1 / D 0.1") for c in captions)
     assert any(c.startswith("run 2 · dcgan, BatchNorm in D, bce, lr G 0.002 / D 0.001") for c in captions)
