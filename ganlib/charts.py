@@ -62,7 +62,7 @@ def quality_chart(scored, height=260):
     real = scored[-1].score.real_frechet if scored else None
     if real:
         figure.add_hline(y=real, line_dash="dot", annotation_text="real images")
-    figure.update_layout(title="Fréchet distance to real (lower is better)", height=height, xaxis_title="epoch",
+    figure.update_layout(title="Fréchet to real (lower is better)", height=height, xaxis_title="epoch",
                          yaxis_title="Fréchet", margin=dict(l=10, r=10, t=40, b=10), uirevision="keep")
     figure.update_yaxes(type="log", dtick=1)  # one label per power of ten
     return figure
