@@ -1,3 +1,8 @@
+import csv
+from pathlib import Path
+
+import pytest
+
 from ganlib.alarms import WINDOW, check_alarms, discriminator_wins, diverging, mode_collapse
 
 
@@ -22,10 +27,17 @@ def test_discriminator_winning_with_g_loss_climbing_rings_and_names_a_fix():
 
 
 def test_a_confident_d_while_g_catches_up_is_not_an_alarm():
-    rows = trace(200, d_real=0.95, d_fake=0.05, loss_g=lambda i: 6.0 - 0.02 * i)
+    rows = trace(200, d_real=0.95, d_fake=lambda i: 0.002 + 0.0004 * i, loss_g=lambda i: 6.0 - 0.02 * i)
     assert discriminator_wins(rows, probabilities=True) is None
     stuck = trace(200, d_real=0.95, d_fake=0.05, loss_g=3.0)
     assert discriminator_wins(stuck, probabilities=True).kind == "discriminator-wins"
+
+
+def test_a_beaten_g_rings_however_its_loss_swings():
+    """Once D wins outright G's loss is ruled by a few samples and swings either way; D(G(z)) stays near 0."""
+    falling = trace(100) + trace(2 * WINDOW, d_real=0.999, d_fake=0.0002, loss_g=lambda i: 40.0 - 0.3 * i)
+    alarm = discriminator_wins(falling, probabilities=True)
+    assert alarm.kind == "discriminator-wins" and "D(G(z)) 0.000 → 0.000" in alarm.message
 
 
 def test_falling_diversity_rings_mode_collapse():
@@ -48,3 +60,22 @@ def test_losses_ten_times_their_usual_size_ring_diverging():
 def test_alarms_come_most_urgent_first():
     rows = trace(200) + trace(WINDOW, loss_g=lambda i: 50.0 + i, d_real=0.99, d_fake=0.01)
     assert [a.kind for a in check_alarms(rows, [0.9, 0.2])] == ["diverging", "discriminator-wins", "mode-collapse"]
+
+
+def recorded(name):
+    """A metric trace recorded by the CLI (tests/data; recorded on a 2-core Xeon with AMX, where 'auto' runs bf16):
+    python -m ganlib train --model dcgan --epochs 2 --seed 0 --lr 0.2 --beta1 0.9 --precision bf16|fp32."""
+    with open(Path(__file__).parent / "data" / f"{name}.csv") as f:
+        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(f)]
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp32"])
+def test_the_high_lr_lesson_rings_d_wins_in_either_precision_at_every_refresh(precision):
+    rows = recorded(f"high-lr-lesson-{precision}")
+    for seen in range(2 * WINDOW, len(rows) + 1):  # whatever number of steps a page refresh happens to see
+        assert [alarm.kind for alarm in check_alarms(rows[:seen], [])] == ["discriminator-wins"]
+
+
+def test_a_g_that_recovers_from_a_high_learning_rate_rings_nothing():
+    rows = recorded("lr0.1-recovers-bf16")  # lr 0.1 at β1 0.5, seed 1: D(G(z)) back to ~0.43 by step 80
+    assert all(check_alarms(rows[:seen], []) == [] for seen in range(2 * WINDOW, len(rows) + 1))

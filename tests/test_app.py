@@ -286,5 +286,5 @@ def test_a_run_whose_discriminator_wins_rings_the_alarm_and_two_runs_compare():
     assert len(live_figures(app, key="train_quality_charts")) == 2  # and its quality meter's
     assert len(app.get("plotly_chart")) == 2  # both runs' losses and scores
     captions = [image.proto.imgs[0].caption for image in app.get("image")]
-    assert any(c.startswith("run 1 · dcgan, BatchNorm in D, bce, lr G 0.1 / D 0.1") for c in captions)
+    assert any(c.startswith("run 1 · dcgan, BatchNorm in D, bce, lr G 0.2 / D 0.2") for c in captions)
     assert any(c.startswith("run 2 · dcgan, BatchNorm in D, bce, lr G 0.002 / D 0.001") for c in captions)
