@@ -1,5 +1,6 @@
 """What every page shares: the one run manager of this process, this browser session's id and uploads."""
 import os
+import re
 import tempfile
 import uuid
 from pathlib import Path
@@ -8,8 +9,38 @@ import streamlit as st
 
 
 def checkpoints_dir():
-    """Where shipped and saved generators live (GAN_STUDIO_CHECKPOINTS overrides the project's folder)."""
+    """The shipped generators, read-only to the app (GAN_STUDIO_CHECKPOINTS overrides the project's folder)."""
     return Path(os.environ.get("GAN_STUDIO_CHECKPOINTS", Path(__file__).parent / "checkpoints"))
+
+
+def session_folder(key, prefix):
+    """A folder of this session's own (uploads, saved generators), deleted once the session has left."""
+    if key not in st.session_state:
+        st.session_state[key] = tempfile.mkdtemp(prefix=prefix)
+    return Path(st.session_state[key])
+
+
+def saved_dir():
+    """Where Save puts a generator: the host's shared folder (GAN_STUDIO_SHARED_CHECKPOINTS), else this session's."""
+    from ganlib.host import shared_checkpoints
+
+    return shared_checkpoints() or session_folder("saved_dir", "gan-studio-saved-")
+
+
+def generator_folders():
+    """(label, folder) of every place the latent explorer lists generators from, for this session."""
+    from ganlib.host import shared_checkpoints
+
+    folders = [("shipped", checkpoints_dir()), ("shared", shared_checkpoints())]
+    if "saved_dir" in st.session_state:
+        folders.append(("yours", Path(st.session_state.saved_dir)))
+    return [(label, folder) for label, folder in folders if folder is not None]
+
+
+def plain(text):
+    """User-supplied text (a card's fields, a file name inside an error) for a markdown element, shown as typed:
+    no link, image or formatting can be injected."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-=.!|<>~$:/&])", r"\\\1", " ".join(str(text).split()))
 
 
 def page_setup(entry_point=False):
@@ -45,9 +76,9 @@ HEARTBEAT_SECONDS = 30  # an open tab polls at least this often, so a silent ses
 
 
 def keep_alive():
-    """Tell the run manager this session is still here (its runs and uploads stay while it is)."""
-    upload_dir = st.session_state.get("upload_dir")
-    run_manager().touch(session_id(), files=[upload_dir] if upload_dir else [])
+    """Tell the run manager this session is still here (its runs, uploads and saved generators stay while it is)."""
+    folders = [st.session_state[key] for key in ("upload_dir", "saved_dir") if key in st.session_state]
+    run_manager().touch(session_id(), files=folders)
 
 
 def staged_upload(key, uploads, stage):
@@ -57,7 +88,5 @@ def staged_upload(key, uploads, stage):
     staged = st.session_state.get(key)
     if staged is None or staged[0] != identity:
         st.session_state[key] = None  # a refused upload leaves nothing staged
-        if "upload_dir" not in st.session_state:
-            st.session_state.upload_dir = tempfile.mkdtemp(prefix="gan-studio-upload-")
-        st.session_state[key] = (identity, stage(Path(st.session_state.upload_dir)))
+        st.session_state[key] = (identity, stage(session_folder("upload_dir", "gan-studio-upload-")))
     return st.session_state[key][1]

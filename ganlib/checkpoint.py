@@ -5,9 +5,11 @@ by content before anything reads them.
 """
 import hashlib
 import json
+import math
 import os
+import shutil
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import torch
@@ -16,11 +18,15 @@ from safetensors.torch import load_file, save_file
 
 from . import __version__
 from .config import config_classes, config_from_dict, config_to_dict
-from .errors import CheckpointError, ConfigError
-from .models import build_models
+from .errors import CheckpointError, ConfigError, MismatchedCard
+from .host import run_memory_budget
+from .memory import estimate_generator, meta_models
+from .models import build_generator
+from .quality import QualityScore
 
 CARD_FORMAT = "gan-studio-checkpoint"
 CHECKPOINT_NAME = "checkpoint"
+PREVIOUS = ".prev"  # NAME.prev.safetensors + .json: the pair before the last save
 PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".tar"}
 
 
@@ -97,12 +103,31 @@ def save_checkpoint(path, *, model_cfg, train_cfg, modules, optimizers=None, rng
             card["optimizers"][prefix] = optimizer.state_dict()["param_groups"]
     for name, state in (rng or {}).items():
         tensors[f"rng.{name}"] = state.cpu()
-    weights_path = path.with_suffix(".safetensors")
+    weights_path, card_path = path.with_suffix(".safetensors"), path.with_suffix(".json")
+    keep_previous(weights_path, card_path)
     atomic_write(weights_path, lambda tmp: save_file(tensors, tmp))
     card["weights_sha256"] = file_sha256(weights_path)
-    atomic_write(path.with_suffix(".json"),
-                 lambda tmp: Path(tmp).write_text(json.dumps(card, indent=2, default=float)))
+    atomic_write(card_path, lambda tmp: Path(tmp).write_text(json.dumps(card, indent=2, default=float)))
     return weights_path
+
+
+def keep_previous(weights_path, card_path):
+    """Link the pair about to be replaced to NAME.prev.*: the weights and the card are renamed one after the
+    other, and a kill between the two leaves a pair that does not match, so loading falls back to this one."""
+    if not (weights_path.is_file() and card_path.is_file()):
+        return
+    for current in (weights_path, card_path):
+        previous = current.with_name(f"{current.stem}{PREVIOUS}{current.suffix}")
+        atomic_write(previous, lambda tmp, current=current: link_or_copy(current, tmp))
+
+
+def link_or_copy(source, target):
+    """A hard link costs nothing whatever the file's size; a file system without links gets a copy."""
+    os.unlink(target)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def file_sha256(path):
@@ -156,19 +181,77 @@ def read_card(weights_path):
     return card
 
 
+# What a card may hold besides its configs, each field's type: an uploaded card is checked field by field, so no
+# page or command meets a value it cannot format or use.
+CARD_NUMBERS = {"step", "epoch", "batch_in_epoch", "elapsed_seconds", "world_size", "images_per_second"}
+CARD_TEXTS = {"format", "ganlib_version", "device", "hardware", "precision", "weights_sha256", "command"}
+CARD_TABLES = {"metrics", "quality", "optimizers", "model", "train"}
+MAX_CARD_TEXT = 500
+QUALITY_FIELDS = {"epoch", *(field.name for field in fields(QualityScore))}
+
+
+def check_card(card, name):
+    """Raise a CheckpointError naming the first field of `card` whose type or value no reader expects."""
+    def refuse(field, why):
+        raise CheckpointError(f"the card of {name} has a bad '{field}' ({why})")
+
+    for field, value in card.items():
+        if field in CARD_NUMBERS and not is_plain_number(value):
+            refuse(field, "not a finite, non-negative number")
+        if field in CARD_TEXTS and not (isinstance(value, str) and len(value) <= MAX_CARD_TEXT):
+            refuse(field, f"not a text of at most {MAX_CARD_TEXT} characters")
+        if field in CARD_TABLES and not isinstance(value, dict):
+            refuse(field, "not a table of named values")
+    for field, value in card.get("metrics", {}).items():
+        if not is_finite_number(value):
+            refuse(f"metrics.{field}", "not a finite number")
+    for field, value in card.get("quality", {}).items():
+        numbers = value if isinstance(value, list) else [value]
+        if field not in QUALITY_FIELDS or not numbers or len(numbers) > 10 or not all(map(is_finite_number, numbers)):
+            refuse(f"quality.{field}", "not one of the quality meter's figures")
+    if card.get("quality"):
+        try:  # read it the way the pages and the CLI do
+            config_from_dict(QualityScore, card["quality"]).summary()
+        except (TypeError, ValueError) as error:
+            refuse("quality", f"incomplete: {error}")
+    for field in ("step", "epoch", "batch_in_epoch", "world_size"):
+        if field in card and card[field] != int(card[field]):
+            refuse(field, "not a whole number")
+
+
+def is_finite_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_plain_number(value):
+    return is_finite_number(value) and 0 <= value < 1e15
+
+
 def load_checkpoint(path):
-    """Read and verify a checkpoint: card format, weights hash, safetensors content, configs."""
+    """Read and verify a checkpoint: card format and fields, weights hash, safetensors content, configs. A run
+    folder whose newest pair was cut off mid-write (a kill between its two renames) yields the previous pair."""
     weights_path = resolve_checkpoint_path(path)
+    try:
+        return read_checkpoint(weights_path)
+    except MismatchedCard:
+        previous = weights_path.with_name(f"{weights_path.stem}{PREVIOUS}.safetensors")
+        if previous.is_file() and previous.with_suffix(".json").is_file():
+            return read_checkpoint(previous)
+        raise
+
+
+def read_checkpoint(weights_path):
     card = read_card(weights_path)
+    check_card(card, weights_path.name)
     if not looks_like_safetensors(weights_path):
         raise CheckpointError(f"{weights_path.name} is not a safetensors file (corrupt, truncated or a pickle)")
     if card.get("weights_sha256") not in (None, file_sha256(weights_path)):
-        raise CheckpointError(f"{weights_path.name} does not match its card (the weights were changed or replaced)")
+        raise MismatchedCard(f"{weights_path.name} does not match its card (the weights were changed or replaced)")
     try:
         tensors = load_file(weights_path)
         model_class, train_class = config_classes(card["model"].get("family"))
         model_cfg = config_from_dict(model_class, card["model"]).validate()
-        train_cfg = config_from_dict(train_class, card.get("train", {}))
+        train_cfg = config_from_dict(train_class, card.get("train", {})).validate()
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"{weights_path.name} is corrupt or truncated and cannot be read") from error
     except (KeyError, TypeError, AttributeError, ConfigError) as error:
@@ -176,15 +259,23 @@ def load_checkpoint(path):
     return Checkpoint(model_cfg, train_cfg, card, tensors)
 
 
-def load_generator(path, device="cpu"):
+def load_generator(path, device="cpu", memory_budget=None):
     """(generator in eval mode on `device`, checkpoint) — what sampling and the latent explorer need.
 
-    The returned checkpoint keeps its card and configs but drops the tensors (optimizer state, D), which a
-    cached generator would otherwise hold in memory for nothing.
+    Before the generator is built, its memory (from the card) is checked against `memory_budget` (default: the
+    host's budget for one run) and the weights' shapes against the card's, so a tiny file whose card asks for a
+    giant model is refused without allocating it. The returned checkpoint keeps its card and configs but drops
+    the tensors (optimizer state, D), which a cached generator would otherwise hold in memory for nothing.
     """
     checkpoint = load_checkpoint(path)
-    generator, _ = build_models(checkpoint.model_cfg)
-    load_state(generator, checkpoint.state("generator"), "generator")
+    budget = run_memory_budget(runs_at_once=1) if memory_budget is None else memory_budget
+    estimate_generator(checkpoint.model_cfg).check(budget, "this generator")
+    weights = checkpoint.state("generator")
+    expected = {name: tuple(t.shape) for name, t in meta_models(checkpoint.model_cfg)[0].state_dict().items()}
+    if {name: tuple(t.shape) for name, t in weights.items()} != expected:
+        raise CheckpointError("the generator weights do not fit the architecture the card describes")
+    generator = build_generator(checkpoint.model_cfg)
+    load_state(generator, weights, "generator")
     return generator.to(device).eval(), replace(checkpoint, tensors={})
 
 

@@ -7,6 +7,7 @@ import json
 import shlex
 import sys
 import time
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +16,10 @@ import torch
 from .bench import CASES, run_bench
 from .checkpoint import export_generator, load_checkpoint, load_generator
 from .classifier import CLASSIFIER_PATH, train_digit_classifier
-from .config import IMAGE_SIZES, NOISES, OPTIMIZERS, PRESETS, TrainConfig, preset
+from .config import IMAGE_SIZES, NOISES, OPTIMIZERS, PRESETS, preset
 from .datasets import DATASETS, load_dataset
 from .device import DEVICE_CHOICES, resolve_device
-from .distributed import leave_process_group
+from .distributed import leave_process_group, rank_and_world_size
 from .errors import ConfigError, Diverged, GanStudioError
 from .images import scatter_picture, to_pil_grid
 from .latent import INTERPOLATIONS, latent_path, render, render_gif, sample_z
@@ -27,7 +28,7 @@ from .pointgan import PointGAN, describe_point_metrics, point_noise
 from .points import POINT_DATASETS
 from .quality import QUALITY_SAMPLES, QualityMeter
 from .rundir import append_csv
-from . import trainer as events
+from .trainer import Failed, Finished, Metrics, QualityScored, Started, Trainer
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -46,8 +47,8 @@ def build_parser():
     train.add_argument("--model", choices=list(PRESETS),
                        help="mlp: the notebooks' MLP GAN; dcgan: the recommended DCGAN (default for images); "
                             "mlp2d: the 2D Playground's GAN (default for 2D datasets)")
-    train.add_argument("--dataset", choices=[*DATASETS, *POINT_DATASETS], default="mnist-sample",
-                       help=f"images, or 2D points: {', '.join(POINT_DATASETS)}")
+    train.add_argument("--dataset", choices=[*DATASETS, *POINT_DATASETS],
+                       help=f"images (default mnist-sample), or 2D points: {', '.join(POINT_DATASETS)}")
     train.add_argument("--data-dir", help="folder or .zip of images (folder dataset); download cache otherwise")
     train.add_argument("--loss", choices=list(LOSSES))
     train.add_argument("--epochs", type=int)
@@ -144,24 +145,58 @@ def main(argv=None):
         return 2
 
 
+SETTING_NAMES = ("data_dir", "loss", "epochs", "max_seconds", "max_steps", "batch_size", "lr_g", "lr_d", "beta1",
+                 "beta2", "d_steps", "ema_decay", "image_size", "channels", "latent_dim", "g_width", "d_width",
+                 "d_dropout", "d_batchnorm", "hidden_layers", "noise", "optimizer", "r1_gamma", "seed", "device",
+                 "precision", "cuda_graph", "channels_last")
+RESUME_MAY_CHANGE = ("epochs", "max_steps", "max_seconds", "device")  # how long and where; never what is trained
+
+
+def given_settings(args):
+    """The settings named on the command line: dataset, --lr as both rates, and every option set."""
+    given = {"dataset": args.dataset} if args.dataset else {}
+    if args.lr is not None:
+        given.update(lr_g=args.lr, lr_d=args.lr)
+    given.update({name: getattr(args, name) for name in SETTING_NAMES if getattr(args, name) is not None})
+    return given
+
+
 def train_configs(args):
     """Preset values, then the dataset's natural size, then whatever the user set."""
-    points = args.dataset in POINT_DATASETS
+    dataset = args.dataset or "mnist-sample"
+    points = dataset in POINT_DATASETS
     model = args.model or ("mlp2d" if points else "dcgan")
     if points != (model == "mlp2d"):
-        raise ConfigError(f"--model {model} does not fit --dataset {args.dataset}: 2D datasets "
+        raise ConfigError(f"--model {model} does not fit --dataset {dataset}: 2D datasets "
                           f"({', '.join(POINT_DATASETS)}) train --model mlp2d, image datasets mlp or dcgan")
-    overrides = {"dataset": args.dataset}
+    overrides = {"dataset": dataset}
     if not points:
-        overrides.update(image_size=DATASETS[args.dataset].image_size, channels=DATASETS[args.dataset].channels)
-    if args.lr is not None:
-        overrides.update(lr_g=args.lr, lr_d=args.lr)
-    names = ("data_dir", "loss", "epochs", "max_seconds", "max_steps", "batch_size", "lr_g", "lr_d", "beta1",
-             "beta2", "d_steps", "ema_decay", "image_size", "channels", "latent_dim", "g_width", "d_width", "d_dropout",
-             "d_batchnorm", "hidden_layers", "noise", "optimizer", "r1_gamma", "seed", "device", "precision",
-             "cuda_graph", "channels_last")
-    overrides.update({name: getattr(args, name) for name in names if getattr(args, name) is not None})
-    return preset(model, **overrides)
+        overrides.update(image_size=DATASETS[dataset].image_size, channels=DATASETS[dataset].channels)
+    return preset(model, **{**overrides, **given_settings(args)})
+
+
+def resumed_configs(args, checkpoint):
+    """The checkpoint's own configs with only its limits and device changed; a setting that contradicts it is
+    refused in one line (a silently ignored --lr would make the resumed run a lie)."""
+    model_cfg, train_cfg = checkpoint.model_cfg, checkpoint.train_cfg
+    saved = {**asdict(model_cfg), **asdict(train_cfg)}
+    given = {**given_settings(args), **({"family": args.model} if args.model else {})}
+    for name, value in given.items():
+        if name not in RESUME_MAY_CHANGE and saved.get(name) != value:
+            option = "--model" if name == "family" else f"--{name.replace('_', '-')}"
+            raise ConfigError(f"--resume continues the run with its own settings: {option} {value} contradicts its "
+                              f"{saved.get(name)}; drop {option}, or start a new run with --out")
+    changes = {name: value for name, value in given.items() if name in RESUME_MAY_CHANGE}
+    return model_cfg, replace(train_cfg, **changes).validate()
+
+
+def check_out_folder(out):
+    """A new run gets a folder of its own: mixing it into another run's files would corrupt both."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        raise ConfigError(f"--out {out} already holds files (another run?): continue it with --resume {out}, "
+                          "or choose another --out")
 
 
 def cmd_train(args):
@@ -169,13 +204,13 @@ def cmd_train(args):
 
     checkpoint = load_checkpoint(args.resume) if args.resume else None
     if checkpoint:  # resume with the run's own settings; only the limits may change
-        model_cfg = checkpoint.model_cfg
-        limits = {k: getattr(args, k) for k in ("epochs", "max_steps", "max_seconds") if getattr(args, k) is not None}
-        train_cfg = TrainConfig(**{**checkpoint.train_cfg.__dict__, **limits})
+        model_cfg, train_cfg = resumed_configs(args, checkpoint)
         out = args.out or (args.resume if args.resume.is_dir() else args.resume.parent)
     else:
         model_cfg, train_cfg = train_configs(args)
         out = args.out or Path("runs") / f"{model_cfg.family}-{train_cfg.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+        if rank_and_world_size()[0] == 0:  # under torchrun the other ranks would see the folder rank 0 made
+            check_out_folder(out)
     if model_cfg.family == "mlp2d":
         if checkpoint:
             raise ConfigError("2D runs are short: start a new one instead of resuming")
@@ -185,25 +220,25 @@ def cmd_train(args):
 
     def on_event(event):
         nonlocal bar
-        if isinstance(event, (events.Finished, events.Failed)):
+        if isinstance(event, (Finished, Failed)):
             outcome["event"] = event
         if trainer.rank:  # under torchrun, rank 0 alone reports
             return
-        if isinstance(event, events.Started):
+        if isinstance(event, Started):
             processes = f" × {trainer.world_size} processes" if trainer.world_size > 1 else ""
             print(f"{event.data_summary()}; training on {event.device}{processes}, "
                   f"{event.precision}; {event.steps_per_epoch} steps/epoch → {out}", file=sys.stderr)
             bar = tqdm(total=event.total_steps, initial=trainer.step, unit="step", dynamic_ncols=True)
-        elif isinstance(event, events.Metrics):
+        elif isinstance(event, Metrics):
             last = event.rows[-1]
             bar.update(event.step - bar.n)
             bar.set_postfix_str(f"epoch {event.epoch:.1f}/{train_cfg.epochs} {event.images_per_second:,.0f} img/s "
                                 f"loss_D {last['loss_d']:.3f} loss_G {last['loss_g']:.3f} "
                                 f"D(x) {last['d_real']:.2f} D(G(z)) {last['d_fake']:.2f} left {event.eta_seconds:.0f}s")
-        elif isinstance(event, events.QualityScored):
+        elif isinstance(event, QualityScored):
             tqdm.write(f"epoch {event.epoch:g}: {event.score.summary()}")
 
-    trainer = events.Trainer(model_cfg, train_cfg, run_dir=out, on_event=on_event, resume=checkpoint)
+    trainer = Trainer(model_cfg, train_cfg, run_dir=out, on_event=on_event, resume=checkpoint)
     try:
         trainer.run()
     finally:
@@ -211,7 +246,7 @@ def cmd_train(args):
     if bar:
         bar.close()
     event = outcome["event"]
-    if isinstance(event, events.Failed):
+    if isinstance(event, Failed):
         print(f"error: {event.message}", file=sys.stderr)
         return 1
     if trainer.rank:

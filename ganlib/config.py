@@ -34,6 +34,7 @@ class ModelConfig:
         for name in ("latent_dim", "g_width", "d_width"):
             check_range(name, getattr(self, name), 1, 4096)
         check_range("d_dropout", self.d_dropout, 0.0, 0.9)
+        check_flag("d_batchnorm", self.d_batchnorm)
         return self
 
 
@@ -78,6 +79,11 @@ class TrainConfig:
         check_range("r1_gamma", self.r1_gamma, 0.0, 1000.0)
         check_range("ema_decay", self.ema_decay, 0.0, 0.99999)
         check_range("seed", self.seed, 0, 2**63 - 1)
+        check_choice("device", self.device, ("auto", "cpu", "cuda", "mps"))
+        check_flag("channels_last", self.channels_last)
+        check_flag("cuda_graph", self.cuda_graph)
+        if not isinstance(self.data_dir, str) or len(self.data_dir) > 4096:
+            raise ConfigError("data_dir must be a path")
         return self
 
 
@@ -161,8 +167,13 @@ def config_classes(family):
 
 
 def check_choice(what, value, choices):
-    if value not in choices:
-        raise ConfigError(f"unknown {what} '{value}'; choose one of {', '.join(choices)}")
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"unknown {what} {str(value)[:40]!r}; choose one of {', '.join(choices)}")
+
+
+def check_flag(name, value):
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
 def check_range(name, value, low, high, low_inclusive=True):

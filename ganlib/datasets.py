@@ -15,10 +15,12 @@ from urllib.error import URLError
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from .archives import IMAGE_SUFFIXES, checked_zip_members
 from .errors import DatasetError
+from .host import run_memory_budget
+from .memory import gigabytes
 
 SAMPLE_PATH = Path(__file__).parent / "data" / "mnist_5k.npz"
 OFFLINE_HINT = "use --dataset mnist-sample, which ships with GAN Studio and works offline"
@@ -29,8 +31,9 @@ def cache_dir():
 
 
 def memory_budget_bytes():
-    """Datasets larger than this stream from disk instead of living in memory."""
-    return int(float(os.environ.get("GAN_STUDIO_DATA_MEMORY_MB", 4096)) * 2**20)
+    """Decoded datasets larger than this stream from disk (folders) or are refused (zips, which cannot stream):
+    GAN_STUDIO_DATA_MEMORY_MB (default 4096), and never more than a run's share of the host's memory."""
+    return min(int(float(os.environ.get("GAN_STUDIO_DATA_MEMORY_MB", 4096)) * 2**20), run_memory_budget())
 
 
 def to_unit_range(images_uint8):
@@ -214,6 +217,11 @@ def load_folder(image_size, channels, data_dir=""):
 def load_zip(path, image_size, channels):
     with zipfile.ZipFile(path) as archive:
         members, skipped = checked_zip_members(archive, path.name)
+        decoded = len(members) * channels * image_size ** 2
+        if decoded > memory_budget_bytes():  # counted from the archive's directory, before decoding anything
+            raise DatasetError(f"{len(members):,} images at {image_size}×{image_size}×{channels} would take "
+                               f"{gigabytes(decoded)} of memory, more than the {gigabytes(memory_budget_bytes())} "
+                               "a run may use here: lower the image size or upload fewer images")
         readers = [(lambda info=info: archive.read(info)) for info in members]
         data = decode_all(readers, image_size, channels, path.name)
     data.skipped += skipped
@@ -225,7 +233,7 @@ def decode_all(readers, image_size, channels, where):
     def decode(read):
         try:
             return decode_image(read(), image_size, channels)
-        except (OSError, ValueError, SyntaxError, UnidentifiedImageError, Image.DecompressionBombError):
+        except Exception:  # noqa: BLE001 — hostile bytes make Pillow and zlib raise many kinds; each is one skip
             return None
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -242,14 +250,15 @@ class DatasetSpec:
     image_size: int  # the natural size and channels, used when the user names none
     channels: int
     title: str
+    images: int = 0  # how many images it decodes to (for the memory estimate); 0: known only once listed
 
 
 DATASETS = {
-    "mnist-sample": DatasetSpec(load_mnist_sample, 28, 1, "MNIST sample (5,000 digits, offline)"),
-    "mnist": DatasetSpec(mnist_like_loader("MNIST", "MNIST"), 28, 1, "MNIST (download)"),
+    "mnist-sample": DatasetSpec(load_mnist_sample, 28, 1, "MNIST sample (5,000 digits, offline)", 5_000),
+    "mnist": DatasetSpec(mnist_like_loader("MNIST", "MNIST"), 28, 1, "MNIST (download)", 60_000),
     "fashion-mnist": DatasetSpec(mnist_like_loader("FashionMNIST", "Fashion-MNIST"), 28, 1,
-                                 "Fashion-MNIST (download)"),
-    "cifar10": DatasetSpec(load_cifar10, 32, 3, "CIFAR-10 (download)"),
+                                 "Fashion-MNIST (download)", 60_000),
+    "cifar10": DatasetSpec(load_cifar10, 32, 3, "CIFAR-10 (download)", 50_000),
     "folder": DatasetSpec(load_folder, 64, 3, "Your images (folder or .zip)"),
 }
 

@@ -20,5 +20,9 @@ class CheckpointError(GanStudioError):
     """A checkpoint that cannot be loaded safely or does not match its card."""
 
 
+class MismatchedCard(CheckpointError):
+    """Weights whose hash is not the one their card records: replaced, or a save cut off between its renames."""
+
+
 class Diverged(GanStudioError):
     """A NaN or infinite loss: the run stops and the last good checkpoint stays."""

@@ -140,7 +140,10 @@ class PointDiscriminator(nn.Module):
 
 
 def dcgan_init(module):
-    """N(0, 0.02) conv weights and N(1, 0.02) BatchNorm scales, as in the DCGAN paper."""
+    """N(0, 0.02) conv weights and N(1, 0.02) BatchNorm scales, as in the DCGAN paper. Networks built on the
+    meta device (for a memory estimate) have no values to draw."""
+    if getattr(module, "weight", None) is not None and module.weight.is_meta:
+        return
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         nn.init.normal_(module.weight, 0.0, 0.02)
     elif isinstance(module, nn.BatchNorm2d):
@@ -159,6 +162,11 @@ def build_models(cfg):
     """(generator, discriminator) for a validated ModelConfig or PointModelConfig, on the CPU in fp32."""
     generator_cls, discriminator_cls = MODEL_FAMILIES[cfg.validate().family]
     return generator_cls(cfg), discriminator_cls(cfg)
+
+
+def build_generator(cfg):
+    """The generator alone: what sampling needs."""
+    return MODEL_FAMILIES[cfg.validate().family][0](cfg)
 
 
 def average_weight(decay, step):

@@ -6,6 +6,7 @@ One sampler serves them all, and the mode metric applies to the mixtures.
 """
 import csv
 import io
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from .errors import DatasetError
 
 METRIC_SAMPLES = 2500  # the mode-collapse literature scores 2,500 samples
 MAX_USER_POINTS = 100_000
+MAX_CSV_BYTES = 8 * 2**20  # 100,000 rows of two numbers in full float precision fit in 5 MB
 
 
 @dataclass(frozen=True)
@@ -71,15 +73,20 @@ def user_points(points):
     return PointData("Your points", points, 0.02 * max(extent, 1e-3), False)
 
 
-def points_from_csv(text):
-    """Parse 'x,y' rows (a header row is skipped) into an [N, 2] array; anything else is one clear sentence."""
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+def points_from_csv(data):
+    """Parse 'x,y' rows (a header row is skipped) of a CSV's bytes into an [N, 2] array; anything else is one clear
+    sentence. The file's size is checked before it is decoded, and reading stops at the row limit."""
+    if len(data) > MAX_CSV_BYTES:
+        raise DatasetError(f"the points file is {len(data) / 2**20:,.0f} MB; at most {MAX_CSV_BYTES // 2**20} MB "
+                           f"({MAX_USER_POINTS:,} rows) are allowed")
+    lines = io.StringIO(data.decode("utf-8", errors="replace"))
+    rows = [row for row in itertools.islice(csv.reader(lines), MAX_USER_POINTS + 2) if any(c.strip() for c in row)]
     if rows and not is_number(rows[0][0]):
         rows = rows[1:]  # a header such as "x,y"
     if not rows:
         raise DatasetError("the points file has no rows: write one 'x,y' pair per line")
     if len(rows) > MAX_USER_POINTS:
-        raise DatasetError(f"the points file has {len(rows):,} rows; at most {MAX_USER_POINTS:,} are allowed")
+        raise DatasetError(f"the points file has more than {MAX_USER_POINTS:,} rows, the most allowed")
     for number, row in enumerate(rows, start=1):
         if len(row) < 2 or not all(is_number(cell) for cell in row[:2]):
             raise DatasetError(f"row {number} of the points file is not two numbers 'x,y': {','.join(row)[:40]!r}")

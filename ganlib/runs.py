@@ -3,8 +3,8 @@
 A UI keeps only a run's id; the run, its history and its thread live here, so a page rerun, a page switch
 or a closed tab never kills or restarts training. A global cap bounds concurrent runs; the rest queue.
 """
-import itertools
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -15,6 +15,7 @@ from pathlib import Path
 from .datasets import DATASETS
 from .device import cpu_threads, release_memory
 from .errors import ConfigError, GanStudioError
+from .host import max_concurrent_runs, run_memory_budget
 from .trainer import CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer
 
 ACTIVE = ("queued", "starting", "running", "paused")
@@ -23,11 +24,6 @@ ACTIVE = ("queued", "starting", "running", "paused")
 def default_session_grace():
     """GAN_STUDIO_SESSION_GRACE: seconds a silent session keeps its runs and files (a closed tab goes silent)."""
     return float(os.environ.get("GAN_STUDIO_SESSION_GRACE", 120))
-
-
-def default_max_concurrent():
-    """GAN_STUDIO_MAX_RUNS, else one run per two cores (a 2-core machine trains one run at a time)."""
-    return max(1, int(os.environ.get("GAN_STUDIO_MAX_RUNS", max(1, (os.cpu_count() or 2) // 2))))
 
 
 @dataclass(frozen=True)
@@ -120,7 +116,7 @@ class Run:
 
 class RunManager:
     def __init__(self, max_concurrent=None, runs_root=None, limits=None, session_grace=None):
-        self.max_concurrent = max_concurrent or default_max_concurrent()
+        self.max_concurrent = max_concurrent or max_concurrent_runs()
         self.limits = limits  # None: read the environment at each start
         self.session_grace = default_session_grace() if session_grace is None else session_grace
         self._last_seen = {}  # session id → monotonic time its pages last ran (sessions that never touch are kept)
@@ -131,16 +127,25 @@ class RunManager:
         self._runs = {}
         self._queue = []  # run ids waiting for a slot, oldest first
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
+
+    def check(self, model_cfg, train_cfg, data=None):
+        """The train config within the host's caps, once both configs are checked, memory included (one run's
+        share of the host's budget); a ConfigError says what cannot work."""
+        train_cfg = self.host_limits().apply(train_cfg)
+        Trainer.check_configs(model_cfg, train_cfg, run_memory_budget(self.max_concurrent),
+                              dataset_images=len(data) if data is not None else None)
+        return train_cfg
+
+    def host_limits(self):
+        return self.limits or HostLimits.from_environment()
 
     def start(self, session_id, model_cfg, train_cfg, data=None):
         """Create a run for a session and start it now or queue it; configs are validated and capped first."""
-        train_cfg = (self.limits or HostLimits.from_environment()).apply(train_cfg)
-        Trainer.check_configs(model_cfg, train_cfg)
+        train_cfg = self.check(model_cfg, train_cfg, data)
         with self._lock:
             if any(r.active for r in self._runs.values() if r.session_id == session_id):
                 raise GanStudioError("this session already has a run in progress: stop it first")
-            run_id = f"run-{next(self._ids)}-{int(time.time())}"
+            run_id = f"run-{secrets.token_hex(12)}"  # its folder's name: no session can guess another's
             run = Run(run_id, session_id, model_cfg, train_cfg, self.runs_root / run_id, data=data)
             self._runs[run_id] = run
             self._queue.append(run_id)
@@ -250,8 +255,11 @@ class RunManager:
 
     def _work(self, run):
         try:
+            cap = self.host_limits().max_seconds  # the host's cap holds the slot's wall time, everything included
             run.trainer = Trainer(run.model_cfg, run.train_cfg, run_dir=run.run_dir, on_event=run.on_event,
-                                  data=run.data, cpu_threads=self.threads_per_run)
+                                  data=run.data, cpu_threads=self.threads_per_run,
+                                  memory_budget=run_memory_budget(self.max_concurrent),
+                                  deadline=time.monotonic() + cap if cap else None)
             if run.stop_requested:
                 run.trainer.stop()
             run.trainer.run()

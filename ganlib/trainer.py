@@ -17,13 +17,15 @@ from PIL.Image import Image
 from .checkpoint import Checkpoint, load_state, optimizer_state_dict, save_checkpoint
 from .config import ModelConfig, TrainConfig, config_to_dict
 from .cudagraph import GraphedStep
-from .datasets import load_dataset
+from .datasets import DATASETS, load_dataset
 from .device import autocast_dtype, describe_device, pick_device, resolve_device
 from .distributed import any_rank, join_process_group, rank_and_world_size
-from .errors import ConfigError, Diverged, GanStudioError
+from .errors import CheckpointError, ConfigError, Diverged, GanStudioError
+from .host import run_memory_budget
 from .images import to_pil_grid
 from .latent import sample_z
 from .losses import get_loss, gradient_penalty, r1_penalty
+from .memory import estimate_run
 from .models import average_weight, build_models, calibrate_batchnorm, update_average
 from .quality import QUALITY_SAMPLES, QualityMeter, QualityScore
 from .rundir import METRIC_NAMES, RunDirectory
@@ -84,7 +86,7 @@ class CheckpointSaved:
 
 @dataclass
 class Finished:
-    reason: str  # "completed", "max_steps", "max_seconds" or "stopped"
+    reason: str  # "completed", "max_steps", "max_seconds", "time_cap" (the host's wall-clock cap) or "stopped"
     step: int
     epoch: int
 
@@ -118,8 +120,9 @@ def is_out_of_memory(error):
 
 class Trainer:
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, *, run_dir=None, on_event=None,
-                 data=None, resume: Checkpoint = None, report_every=10, cpu_threads=None):
-        self.check_configs(model_cfg, train_cfg)
+                 data=None, resume: Checkpoint = None, report_every=10, cpu_threads=None, memory_budget=None,
+                 deadline=None):
+        self.check_configs(model_cfg, train_cfg, memory_budget, dataset_images=len(data) if data is not None else None)
         self.model_cfg, self.cfg = model_cfg, train_cfg
         self.loss = get_loss(train_cfg.loss)
         self.device = resolve_device(train_cfg.device, cpu_threads)  # construct in the thread that trains
@@ -161,13 +164,14 @@ class Trainer:
         self.quality_noise = sample_z(QUALITY_SAMPLES, model_cfg.latent_dim, seed=train_cfg.seed + 1, device=self.device)
         self.quality_meter = None  # built with the data, from its real images
         self.data, self.report_every = data, report_every
+        self.deadline = deadline  # time.monotonic() when the host's cap on wall time ends the run; None: no cap
         self.on_event = on_event if on_event is not None else (lambda event: None)
         self.run_dir = RunDirectory(run_dir) if run_dir and self.rank == 0 else None  # rank 0 alone writes
         self.step = self.epoch = self.batch_in_epoch = self.steps_per_epoch = 0
         self.elapsed = 0.0  # training time: pauses, grids, scores and checkpoints not counted
         self._clock_since = 0.0
         self.last_metrics, self.last_quality = {}, {}
-        self.resumed_at_step = self._calibrated_at_step = None
+        self.resumed_at_step = self._calibrated_at_step = self._checkpointed_at_step = None
         self._step_lock = threading.Lock()
         self._running = threading.Event()  # cleared while paused
         self._running.set()
@@ -176,14 +180,18 @@ class Trainer:
             self._restore(resume)
 
     @staticmethod
-    def check_configs(model_cfg, train_cfg):
-        """Explain settings that cannot work, before anything is built or loaded."""
+    def check_configs(model_cfg, train_cfg, memory_budget=None, dataset_images=None):
+        """Explain settings that cannot work, before anything is built or loaded: also a run that would not fit in
+        `memory_budget` bytes (default: the host's budget for one run, see host.run_memory_budget)."""
         model_cfg.validate()
         train_cfg.validate()
         if get_loss(train_cfg.loss).gradient_penalty and model_cfg.family == "dcgan" and model_cfg.d_batchnorm:
             raise ConfigError("wgan-gp penalizes each sample's gradient, which BatchNorm in D mixes across the "
                               "batch: turn D's BatchNorm off (--no-d-batchnorm)")
         pick_device(train_cfg.device)
+        images = DATASETS[train_cfg.dataset].images if dataset_images is None else dataset_images
+        budget = run_memory_budget(runs_at_once=1) if memory_budget is None else memory_budget
+        estimate_run(model_cfg, train_cfg, images).check(budget)
 
     # --- control, callable from any thread ---------------------------------------------------------
 
@@ -325,14 +333,22 @@ class Trainer:
             load_state(self.generator, checkpoint.state("generator_train"), "generator")
         load_state(self.discriminator, checkpoint.state("discriminator"), "discriminator")
         for optimizer, prefix in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
-            optimizer.load_state_dict(optimizer_state_dict(checkpoint, prefix))
+            try:
+                optimizer.load_state_dict(optimizer_state_dict(checkpoint, prefix))
+            except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as error:
+                raise CheckpointError(f"the checkpoint's {prefix} optimizer state does not fit its networks") from error
             match_weight_layout(optimizer)
             for group in optimizer.param_groups:  # the card keeps the saving run's setting, not this device's
                 group["capturable"] = self.graphed
-        self.rng.set_state(checkpoint.tensors["rng.noise"])
-        torch.set_rng_state(checkpoint.tensors["rng.global"])
+        try:
+            self.rng.set_state(checkpoint.tensors["rng.noise"])
+            torch.set_rng_state(checkpoint.tensors["rng.global"])
+        except (KeyError, RuntimeError, TypeError) as error:
+            raise CheckpointError("the checkpoint's random number state is missing or damaged") from error
         card = checkpoint.card
-        self.step, self.epoch, self.batch_in_epoch = card["step"], card["epoch"], card["batch_in_epoch"]
+        if not {"step", "epoch", "batch_in_epoch"} <= card.keys():
+            raise CheckpointError("the checkpoint's card does not say where its run stopped (step, epoch)")
+        self.step, self.epoch, self.batch_in_epoch = int(card["step"]), int(card["epoch"]), int(card["batch_in_epoch"])
         self.elapsed, self.last_metrics = card.get("elapsed_seconds", 0.0), card.get("metrics", {})
         self.last_quality = card.get("quality", {})
         self.resumed_at_step = self.step
@@ -361,7 +377,8 @@ class Trainer:
             if self.batch_in_epoch:  # ended mid-epoch: the final grid and score show where it stopped
                 self._emit_grid(epoch_end=False)
                 self._score_quality()
-            self._checkpoint()
+            if self._checkpointed_at_step != self.step:
+                self._checkpoint()
         self.on_event(Finished(reason, self.step, self.epoch))
         return reason
 
@@ -415,6 +432,8 @@ class Trainer:
             self._emit_grid(epoch_end=True)
             self._score_quality()
             self._checkpoint()
+            if self._past_deadline() and self.epoch < cfg.epochs:
+                return "time_cap"
             # sampling and saving are neither training time nor part of the next img/s window
             pending, window_start, window_steps = [], time.perf_counter(), 0
             self._clock_since = window_start
@@ -436,9 +455,14 @@ class Trainer:
         """This process's part of an epoch's order: every world_size-th image of the whole steps' worth."""
         return order[:self.steps_per_epoch * self.cfg.batch_size * self.world_size][self.rank::self.world_size]
 
+    def _past_deadline(self):
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
     def _limit_reached(self):
         if self.cfg.max_steps and self.step >= self.cfg.max_steps:
             return "max_steps"
+        if self._past_deadline():
+            return "time_cap"
         out_of_time = bool(self.cfg.max_seconds) and self.elapsed >= self.cfg.max_seconds
         if self.cfg.max_seconds and self.world_size > 1:  # clocks differ: stop together (one tiny all-reduce)
             out_of_time = any_rank(out_of_time, self.device)
@@ -492,4 +516,5 @@ class Trainer:
         if not self.run_dir:
             return
         path = self.save(self.run_dir.checkpoint)
+        self._checkpointed_at_step = self.step
         self.on_event(CheckpointSaved(str(path), self.step))

@@ -5,12 +5,14 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from app_state import HEARTBEAT_SECONDS, checkpoints_dir, keep_alive, page_setup, run_manager, session_id, staged_upload
+from app_state import (HEARTBEAT_SECONDS, generator_folders, keep_alive, page_setup, plain, run_manager, session_id,
+                       staged_upload)
 from ganlib import charts
-from ganlib.checkpoint import load_generator, stage_upload
+from ganlib.checkpoint import PREVIOUS, load_generator, stage_upload
 from ganlib.config import config_from_dict
 from ganlib.datasets import TensorImages, load_dataset, to_unit_range
 from ganlib.errors import GanStudioError
+from ganlib.host import run_memory_budget
 from ganlib.images import to_pil_grid
 from ganlib.latent import latent_path, move_along, principal_directions, render, render_gif, sample_z
 from ganlib.nearest import nearest_images, typical_real_distance
@@ -35,8 +37,9 @@ NEAREST_NOTE = ("The distance is the pixel difference in the [-1, 1] range: 0 is
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the generator…")
 def cached_generator(path, stamp):
-    """(generator in eval mode, checkpoint card and configs); `stamp` reloads a file that was rewritten."""
-    return load_generator(path)
+    """(generator in eval mode, checkpoint card and configs); `stamp` reloads a file that was rewritten. A card
+    asking for more memory than one run's share of the host is refused before anything is built."""
+    return load_generator(path, memory_budget=run_memory_budget())
 
 
 @st.cache_resource(max_entries=8, show_spinner="Finding the generator's main directions…")
@@ -67,11 +70,13 @@ def choose_checkpoint():
     side.header("Generator")
     source = side.radio("Source", SOURCES, key="explore_source")
     if source == SOURCES[0]:
-        paths = sorted(checkpoints_dir().glob("*.safetensors"))
-        if not paths:
-            st.info("No generators in checkpoints/ yet: train one on the Train page and save it.")
+        labels = {path: f"{path.stem} ({label})" if label != "shipped" else path.stem
+                  for label, folder in generator_folders() for path in sorted(folder.glob("*.safetensors"))
+                  if not path.stem.endswith(PREVIOUS)}
+        if not labels:
+            st.info("No generators yet: train one on the Train page and save it.")
             return None
-        return side.selectbox("Checkpoint", paths, format_func=lambda p: p.stem, key="explore_shipped")
+        return side.selectbox("Checkpoint", list(labels), format_func=labels.get, key="explore_shipped")
     if source == SOURCES[1]:
         runs = [run for run in run_manager().runs_of(session_id()) if run.checkpoint_path]
         if not runs:
@@ -162,13 +167,19 @@ def animation_view(generator, paths):
                                  key="explore_gif_download")
 
 
-def nearest_view(checkpoint, images, focus):
+def nearest_view(checkpoint, images, focus, own_run):
+    """The training images come from this server's own copy of the dataset; a card's folder path is followed only
+    for this session's own runs (a card from elsewhere could name any server folder, or another session's)."""
     st.subheader("Invented or memorized?")
     model, train = checkpoint.model_cfg, checkpoint.train_cfg
+    if train.dataset == "folder" and not own_run:
+        st.info("This generator was trained on someone's own images, which are not on this server to compare with.")
+        return
     try:
-        training = cached_training_images(train.dataset, model.image_size, model.channels, train.data_dir)
+        training = cached_training_images(train.dataset, model.image_size, model.channels,
+                                          train.data_dir if own_run else "")
     except GanStudioError as error:
-        st.info(f"The training images are not available here ({error}).")
+        st.info(plain(f"The training images are not available here ({error})."))
         return
     if training is None:
         st.info("The training set is too large to search in memory.")
@@ -211,11 +222,11 @@ try:
     stamp = file_stamp(path)
     generator, checkpoint = cached_generator(str(path), stamp)
 except (GanStudioError, OSError) as error:
-    st.error(str(error))
+    st.error(plain(error))
     st.stop()
-st.caption(describe(checkpoint))
+st.caption(plain(describe(checkpoint)))
 latents, images, truncation = samples_view(generator, checkpoint.model_cfg.latent_dim)
 interpolation_view(generator, latents, truncation)
 focus = st.selectbox("Sample to study", range(len(latents)), format_func=lambda i: f"#{i}", key="explore_focus")
-nearest_view(checkpoint, images, focus)
+nearest_view(checkpoint, images, focus, own_run=st.session_state.explore_source == SOURCES[1])
 directions_view(generator, path, stamp, latents, focus)

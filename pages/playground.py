@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from app_state import page_setup
+from app_state import page_setup, plain
 from ganlib import charts
 from ganlib.config import NOISES, OPTIMIZERS, PointModelConfig, PointTrainConfig, preset
 from ganlib.device import single_cpu_thread
@@ -70,7 +70,7 @@ def point_data(dataset):
         return POINT_DATASETS[dataset]()
     placed = st.session_state.setdefault("pg_placed", [])
     upload = st.file_uploader("Points as CSV (x,y per row)", type=["csv", "txt"], key="pg_csv")
-    uploaded = points_from_csv(upload.getvalue().decode("utf-8", errors="replace")) if upload else np.zeros((0, 2))
+    uploaded = points_from_csv(upload.getvalue()) if upload else np.zeros((0, 2))
     points_canvas(placed, uploaded)
     points = np.concatenate([uploaded, np.array(placed, dtype=np.float32).reshape(-1, 2)])
     if len(points) < 2:
@@ -226,7 +226,7 @@ def live_view(presenting):
     if st.session_state.get("pg_playing"):
         take(gan, PointGAN.train_step if st.session_state.get("pg_slow") else play_for(STEP_SECONDS))
     if st.session_state.get("pg_error"):
-        st.error(st.session_state.pop("pg_error"))
+        st.error(plain(st.session_state.pop("pg_error")))
     with single_cpu_thread():
         figures = describe_point_metrics(gan.metrics())
         figure = game_figure(gan, st.session_state.get("pg_layers", LAYERS), 780 if presenting else 560)
@@ -264,7 +264,7 @@ try:
     model_cfg, train_cfg = configs()
     gan = current_gan(model_cfg, train_cfg, point_data(train_cfg.dataset))
 except GanStudioError as error:
-    st.warning(str(error))
+    st.warning(plain(error))
     st.stop()
 controls(gan)
 if not presenting:

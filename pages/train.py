@@ -1,11 +1,12 @@
 """Train: pick a dataset and a model, press Start, and watch the adversarial game live."""
 import re
+import secrets
 from dataclasses import fields
 from pathlib import Path
 
 import streamlit as st
 
-from app_state import (HEARTBEAT_SECONDS, checkpoints_dir, keep_alive, page_setup, run_manager, session_id,
+from app_state import (HEARTBEAT_SECONDS, keep_alive, page_setup, plain, run_manager, saved_dir, session_id,
                        staged_upload)
 from ganlib import charts
 from ganlib.alarms import check_alarms
@@ -15,11 +16,11 @@ from ganlib.config import IMAGE_SIZES, ModelConfig, TrainConfig, preset
 from ganlib.datasets import DATASETS
 from ganlib.device import available_devices
 from ganlib.errors import GanStudioError
+from ganlib.host import confined_path, data_root, shared_checkpoints
 from ganlib.images import save_gif
 from ganlib.lessons import LESSONS
 from ganlib.losses import LOSSES, get_loss
 from ganlib.runs import HostLimits
-from ganlib.trainer import Trainer
 from live_charts import live_charts
 
 # label → (ganlib preset, overrides, the lesson's explanation)
@@ -47,7 +48,7 @@ def host_limits():
     try:
         return HostLimits.from_environment()
     except GanStudioError as error:  # a misconfigured host: say so, and cap nothing
-        st.warning(str(error))
+        st.warning(plain(error))
         return HostLimits()
 
 
@@ -110,18 +111,26 @@ def settings(limits):
               for f in fields(config) if f"train_{f.name}" in st.session_state}
     try:
         model_cfg, train_cfg = preset(values["family"], **{**values, "data_dir": data_dir})
-        Trainer.check_configs(model_cfg, train_cfg)
+        run_manager().check(model_cfg, train_cfg)
     except GanStudioError as error:
         return None, str(error)
     return (model_cfg, train_cfg), None
 
 
 def dataset_source(side):
-    """(path, problem): a .zip upload, checked before the run starts, or a folder or .zip path."""
+    """(path, problem): a .zip upload, checked before the run starts, or a path inside the host's data folder
+    (GAN_STUDIO_DATA_ROOT; without one, no server path can be typed)."""
     upload = side.file_uploader("A .zip of images", type=["zip"], key="train_upload")
-    path = side.text_input("…or a folder or .zip path on this machine", key="train_data_path").strip()
+    root = data_root()
+    path = side.text_input("…or a folder or .zip path in the data folder", key="train_data_path",
+                           help=f"relative to {root}").strip() if root else ""
     if upload is None:
-        return path, None if path else "upload a .zip of images or give a folder path to train on your own images"
+        if not path:
+            return "", "upload a .zip of images" + (" or give a folder path" if root else "") + " to train on them"
+        try:
+            return str(confined_path(path, root)), None
+        except GanStudioError as error:
+            return "", str(error)
     try:
         path = staged_upload("train_staged", [upload],
                              lambda folder: stage_zip_upload(upload.name, upload.getvalue(), folder))
@@ -135,7 +144,7 @@ def start_run(configs):
     try:
         st.session_state.train_run_id = run_manager().start(session_id(), model_cfg, train_cfg)
     except GanStudioError as error:
-        st.error(str(error))
+        st.error(plain(error))
 
 
 def current_run():
@@ -186,7 +195,7 @@ def live_view():
         st.caption(f"Your images: {run.started.data_summary()}.")
     controls(run)
     if run.status == "failed":
-        st.error(run.message)
+        st.error(plain(run.message))
     if run.rows:
         probabilities = get_loss(run.train_cfg.loss).probabilities
         alarms_view(run, probabilities)
@@ -319,13 +328,18 @@ def results_view(run):
         files_col.download_button("Timelapse (.gif)", timelapse.read_bytes(), "timelapse.gif", key="train_dl_gif")
     name = files_col.text_input("Name for the latent explorer", value=f"my-{run.model_cfg.family}",
                                 key="train_save_name")
-    if files_col.button("Save to checkpoints", key="train_save"):
-        slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-")
+    if files_col.button("Save for the explorer", key="train_save"):
+        slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-")[:40]
         if not slug:
             files_col.error("give the generator a name made of letters or digits")
         else:
-            path = export_generator(weights, checkpoints_dir() / f"{slug}.safetensors")
-            files_col.success(f"Saved as {path.name}: the Latent explorer lists it now.")
+            path = export_generator(weights, saved_dir() / saved_name(slug))
+            files_col.success(f"Saved as {path.stem}: the Latent explorer lists it now.")
+
+
+def saved_name(slug):
+    """In a shared folder every save gets a name of its own, so students never overwrite each other's."""
+    return f"{slug}-{secrets.token_hex(3)}" if shared_checkpoints() else slug
 
 
 page_setup()
@@ -343,7 +357,7 @@ refresh = refresh_col.segmented_control("Live view refresh", REFRESH_SECONDS, de
                                         required=True, format_func=lambda s: f"{s} s", key="train_refresh",
                                         help=REFRESH_HELP)
 if problem:
-    note_col.warning(problem)
+    note_col.warning(plain(problem))
 elif run is None:
     note_col.caption("Defaults train the recommended DCGAN on 5,000 real MNIST digits for one minute. "
                      + limits.describe())

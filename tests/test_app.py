@@ -1,5 +1,6 @@
 import io
 import json
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -22,6 +23,11 @@ def open_train_page():
 
 def button(app, label):
     return next(b for b in app.button if b.label == label)
+
+
+def shown(elements):
+    """The texts of markdown elements as a reader sees them: user text reaches the page with markdown escaped."""
+    return [re.sub(r"\\(.)", r"\1", element.value) for element in elements]
 
 
 def test_landing_page_says_what_the_app_is():
@@ -71,14 +77,14 @@ def test_presets_fill_in_the_notebook_settings():
 def test_settings_that_cannot_work_are_explained_before_the_run(widget, key, value, message):
     app = open_train_page()
     getattr(app.sidebar, widget)(key=key).set_value(value).run()
-    assert [w.value for w in app.warning if message in w.value]
+    assert [text for text in shown(app.warning) if message in text]
     assert button(app, "Start training").disabled
 
 
 def test_own_images_need_an_upload_or_a_path():
     app = open_train_page()
     app.sidebar.selectbox(key="train_dataset").select("folder").run()
-    assert any("upload a .zip of images" in w.value for w in app.warning)
+    assert any("upload a .zip of images" in text for text in shown(app.warning))
     assert button(app, "Start training").disabled
     assert app.sidebar.selectbox(key="train_image_size").value == 64  # the folder dataset's natural size
 
@@ -98,7 +104,7 @@ def test_an_uploaded_zip_is_checked_then_written_once(digits):
     app.sidebar.selectbox(key="train_dataset").select("folder").run()
     upload = app.sidebar.file_uploader(key="train_upload").set_value
     upload(("notes.zip", zip_of({"readme.txt": b"hi"}), "application/zip")).run()
-    assert any("no images found in notes.zip (1 other files)" in w.value for w in app.warning)
+    assert any("no images found in notes.zip (1 other files)" in text for text in shown(app.warning))
     assert button(app, "Start training").disabled
     upload = app.sidebar.file_uploader(key="train_upload").set_value  # the element of the latest run
     upload(("digits.zip", zip_of({"a.png": png.getvalue(), "b.txt": b"x"}), "application/zip")).run()
@@ -183,9 +189,11 @@ def test_start_training_runs_and_shows_grids_charts_and_downloads(tmp_path, monk
     assert labels == ["Checkpoint (.safetensors)", "Checkpoint card (.json)", "Metrics (.csv)", "Quality meter (.csv)",
                       "Final grid (.png)", "Timelapse (.gif)"]
     app.text_input(key="train_save_name").input("Tiny Digits!").run()
-    button(app, "Save to checkpoints").click().run()
-    assert any("Saved as tiny-digits.safetensors" in s.value for s in app.success)
-    assert (tmp_path / "tiny-digits.safetensors").exists() and (tmp_path / "tiny-digits.json").exists()
+    button(app, "Save for the explorer").click().run()
+    assert any("Saved as tiny-digits" in s.value for s in app.success)
+    saved = Path(app.session_state.saved_dir)  # this session's own folder: the shipped one is never written
+    assert (saved / "tiny-digits.safetensors").exists() and (saved / "tiny-digits.json").exists()
+    assert list(tmp_path.iterdir()) == []
 
 
 def open_explorer(monkeypatch, checkpoints=None):
@@ -233,11 +241,11 @@ def test_explorer_loads_a_run_of_this_session(monkeypatch, tmp_path):
     app = start_tiny_run(epochs=1)
     assert wait_for(app, lambda a: any("finished" in m.value for m in a.markdown))
     app.switch_page("pages/explore.py").run()
-    assert any("No generators in checkpoints/" in i.value for i in app.info)  # the empty folder says so
+    assert any("No generators yet" in i.value for i in app.info)  # the empty folder says so
     app.sidebar.radio(key="explore_source").set_value("This session's runs").run()
     assert not app.exception
     assert app.sidebar.selectbox(key="explore_run").options == ["dcgan on mnist-sample · finished · step 39"]
-    assert any("trained on mnist-sample for 39 steps" in c.value for c in app.caption)
+    assert any("trained on mnist-sample for 39 steps" in text for text in shown(app.caption))
     assert set(image_captions(app)[:24]) == {f"#{i}" for i in range(24)}
 
 
@@ -248,13 +256,13 @@ def test_explorer_accepts_an_uploaded_checkpoint_and_refuses_a_pickle(monkeypatc
     pickle_upload = ("model.pt", b"\x80\x04K\x01.", "application/octet-stream")
     app.sidebar.file_uploader(key="explore_upload").set_value([pickle_upload]).run()
     assert not app.exception
-    assert any("model.pt is a PyTorch pickle, which can run code" in e.value for e in app.error)
+    assert any("model.pt is a PyTorch pickle, which can run code" in text for text in shown(app.error))
     shipped = Path(__file__).parent.parent / "checkpoints" / "mnist-mlp"
     pair = [(shipped.with_suffix(suffix).name, shipped.with_suffix(suffix).read_bytes(), "application/octet-stream")
             for suffix in (".safetensors", ".json")]
     app.sidebar.file_uploader(key="explore_upload").set_value(pair).run()
     assert not app.exception
-    assert any("MLP · 28×28×1" in c.value for c in app.caption)
+    assert any("MLP · 28×28×1" in text for text in shown(app.caption))
     assert set(image_captions(app)[:24]) == {f"#{i}" for i in range(24)}
 
 

@@ -94,7 +94,7 @@ def test_presenter_mode_folds_the_settings_away_and_keeps_them():
 def test_your_points_need_points_and_a_csv_is_read(tmp_path):
     app = open_playground()
     app.sidebar.selectbox(key="pg_dataset").select("points").run()
-    assert "place at least two points" in app.warning[0].value
+    assert "place at least two points" in app.warning[0].value.replace("\\", "")
     app.session_state["pg_placed"] = [(0.0, 0.0), (0.5, 0.5), (-0.5, 0.5)]
     app.run()
     assert not app.exception and not app.warning

@@ -72,13 +72,13 @@ def test_divergences_are_small_between_two_real_samples_and_large_for_a_collapse
 
 
 def test_points_from_csv_reads_a_header_and_rows_and_names_a_bad_row():
-    assert points_from_csv("x,y\n0,1\n2.5,-3\n").tolist() == [[0.0, 1.0], [2.5, -3.0]]
+    assert points_from_csv(b"x,y\n0,1\n2.5,-3\n").tolist() == [[0.0, 1.0], [2.5, -3.0]]
     with pytest.raises(DatasetError, match="row 2 .* not two numbers"):
-        points_from_csv("0,1\nhello,2\n")
+        points_from_csv(b"0,1\nhello,2\n")
     with pytest.raises(DatasetError, match="no rows"):
-        points_from_csv("x,y\n")
+        points_from_csv(b"x,y\n")
     with pytest.raises(DatasetError, match="NaN"):
-        points_from_csv("0,1\nnan,2\n")
+        points_from_csv(b"0,1\nnan,2\n")
 
 
 def test_user_points_are_blurred_by_two_percent_of_their_extent():

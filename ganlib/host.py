@@ -1,0 +1,56 @@
+"""What a host allows, read from the environment at the moment it is needed (never at import time).
+
+A hosted GAN Studio serves a whole class from one process: these settings keep one user from taking the
+machine's memory, another session's files or the server's folders.
+"""
+import os
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+def max_concurrent_runs():
+    """GAN_STUDIO_MAX_RUNS, else one run per two cores (a 2-core machine trains one run at a time)."""
+    return max(1, int(os.environ.get("GAN_STUDIO_MAX_RUNS", max(1, (os.cpu_count() or 2) // 2))))
+
+
+def machine_memory_bytes():
+    """Physical memory, or the container's cap where one is set (a Space's cgroup limit is lower than the host's)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        cap = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        return total
+    return min(total, int(cap)) if cap.isdigit() else total
+
+
+def run_memory_budget(runs_at_once=None):
+    """Bytes one run may use: GAN_STUDIO_MEMORY_MB, else three quarters of the machine's memory shared by the runs
+    that may train at once (the rest is Python, Streamlit, the browser's uploads and the OS)."""
+    if "GAN_STUDIO_MEMORY_MB" in os.environ:
+        try:
+            return int(float(os.environ["GAN_STUDIO_MEMORY_MB"]) * 2**20)
+        except ValueError as error:
+            raise ConfigError(f"GAN_STUDIO_MEMORY_MB must be a number ({error})") from error
+    return int(0.75 * machine_memory_bytes() / (runs_at_once or max_concurrent_runs()))
+
+
+def data_root():
+    """GAN_STUDIO_DATA_ROOT: the one server folder whose paths users may type; None: uploads only."""
+    root = os.environ.get("GAN_STUDIO_DATA_ROOT", "").strip()
+    return Path(root).expanduser().resolve() if root else None
+
+
+def confined_path(text, root):
+    """A user's path inside `root` (relative paths start there), resolved with symlinks; outside it: ConfigError."""
+    path = (root / Path(text).expanduser()).resolve()
+    if not path.is_relative_to(root):
+        raise ConfigError("that path is outside the data folder this server allows; upload a .zip instead")
+    return path
+
+
+def shared_checkpoints():
+    """GAN_STUDIO_SHARED_CHECKPOINTS: a folder where saved generators persist and every session sees them; None:
+    each session saves into its own space, deleted when it leaves."""
+    folder = os.environ.get("GAN_STUDIO_SHARED_CHECKPOINTS", "").strip()
+    return Path(folder).expanduser() if folder else None
