@@ -39,8 +39,10 @@ def generator_folders():
 
 def plain(text):
     """User-supplied text (a card's fields, a file name inside an error) for a markdown element, shown as typed:
-    no link, image or formatting can be injected."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-=.!|<>~$:/&])", r"\\\1", " ".join(str(text).split()))
+    no link, image or formatting can be injected. Markdown's punctuation is escaped, and a zero-width space
+    after '://' and 'www' keeps the renderer from turning a bare address into a link (escapes do not stop it)."""
+    text = re.sub(r"(://|\bwww)", "\\1\u200b", " ".join(str(text).split()))
+    return re.sub(r"([\\`*_{}\[\]()#+\-=.!|<>~$:/&])", r"\\\1", text)
 
 
 def page_setup(entry_point=False):

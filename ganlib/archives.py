@@ -45,12 +45,21 @@ def checked_zip_members(archive, name):
     return images, len(infos) - len(images)
 
 
+def open_zip(source, name):
+    """zipfile.ZipFile(source), or a DatasetError when its directory is not a valid one (a damaged or forged zip
+    makes zipfile raise several kinds of error)."""
+    try:
+        return zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, NotImplementedError) as error:
+        raise DatasetError(f"{name} is not a valid .zip file") from error
+
+
 def stage_zip_upload(name, data, folder):
     """Check an uploaded .zip (a zip at all, within the limits, with images in it), then write it into
     `folder`; returns its path. Nothing is written for a refused upload."""
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise DatasetError(f"{name} is not a valid .zip file")
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+    with open_zip(io.BytesIO(data), name) as archive:
         checked_zip_members(archive, name)
     path = Path(folder) / "upload.zip"
     path.write_bytes(data)

@@ -148,6 +148,8 @@ def refuse_pickle(name):
 def resolve_checkpoint_path(path):
     """A run folder, a .safetensors file or its .json card → the .safetensors path; pickles refused."""
     path = Path(path).expanduser()
+    if not path.exists() and not path.with_suffix(".safetensors").exists():
+        raise CheckpointError(f"there is no checkpoint at {path}")
     if path.is_dir():
         path = path / f"{CHECKPOINT_NAME}.safetensors"
     refuse_pickle(path.name)

@@ -26,13 +26,13 @@ class ModelConfig:
 
     def validate(self):
         check_choice("model", self.family, IMAGE_FAMILIES)
-        if self.image_size not in IMAGE_SIZES:
+        if not is_whole(self.image_size) or self.image_size not in IMAGE_SIZES:
             sizes = ", ".join(map(str, IMAGE_SIZES))
             raise ConfigError(f"image size {self.image_size} is not supported; choose one of {sizes}")
-        if self.channels not in (1, 3):
+        if not is_whole(self.channels) or self.channels not in (1, 3):
             raise ConfigError(f"channels must be 1 (grayscale) or 3 (RGB), not {self.channels}")
         for name in ("latent_dim", "g_width", "d_width"):
-            check_range(name, getattr(self, name), 1, 4096)
+            check_whole(name, getattr(self, name), 1, 4096)
         check_range("d_dropout", self.d_dropout, 0.0, 0.9)
         check_flag("d_batchnorm", self.d_batchnorm)
         return self
@@ -67,18 +67,18 @@ class TrainConfig:
         check_choice("dataset", self.dataset, DATASETS)
         check_choice("loss", self.loss, LOSSES)
         check_choice("precision", self.precision, PRECISIONS)
-        check_range("epochs", self.epochs, 1, 100_000)
-        check_range("max_steps", self.max_steps, 0, 10**9)
+        check_whole("epochs", self.epochs, 1, 100_000)
+        check_whole("max_steps", self.max_steps, 0, 10**9)
         check_range("max_seconds", self.max_seconds, 0, 10**7)
-        check_range("batch_size", self.batch_size, 1, 65_536)
+        check_whole("batch_size", self.batch_size, 1, 65_536)
         check_range("lr_g", self.lr_g, 1e-8, 1.0, low_inclusive=True)
         check_range("lr_d", self.lr_d, 1e-8, 1.0, low_inclusive=True)
         check_range("beta1", self.beta1, 0.0, 0.999)
         check_range("beta2", self.beta2, 0.0, 0.9999)
-        check_range("d_steps", self.d_steps, 1, 20)
+        check_whole("d_steps", self.d_steps, 1, 20)
         check_range("r1_gamma", self.r1_gamma, 0.0, 1000.0)
         check_range("ema_decay", self.ema_decay, 0.0, 0.99999)
-        check_range("seed", self.seed, 0, 2**63 - 1)
+        check_whole("seed", self.seed, 0, 2**63 - 1)
         check_choice("device", self.device, ("auto", "cpu", "cuda", "mps"))
         check_flag("channels_last", self.channels_last)
         check_flag("cuda_graph", self.cuda_graph)
@@ -101,10 +101,10 @@ class PointModelConfig:
     def validate(self):
         check_choice("model", self.family, ("mlp2d",))
         check_choice("noise", self.noise, NOISES)
-        check_range("latent_dim", self.latent_dim, 1, 256)
-        check_range("hidden_layers", self.hidden_layers, 1, 8)
+        check_whole("latent_dim", self.latent_dim, 1, 256)
+        check_whole("hidden_layers", self.hidden_layers, 1, 8)
         for name in ("g_width", "d_width"):
-            check_range(name, getattr(self, name), 1, 1024)
+            check_whole(name, getattr(self, name), 1, 1024)
         check_range("data_scale", self.data_scale, 1e-6, 1e6)
         return self
 
@@ -140,13 +140,13 @@ class PointTrainConfig:
         check_range("lr_d", self.lr_d, 1e-8, 10.0)
         check_range("beta1", self.beta1, 0.0, 0.999)
         check_range("beta2", self.beta2, 0.0, 0.9999)
-        check_range("d_steps", self.d_steps, 1, 20)
-        check_range("batch_size", self.batch_size, 1, 65_536)
+        check_whole("d_steps", self.d_steps, 1, 20)
+        check_whole("batch_size", self.batch_size, 1, 65_536)
         check_range("r1_gamma", self.r1_gamma, 0.0, 1000.0)
         check_range("ema_decay", self.ema_decay, 0.0, 0.99999)
-        check_range("max_steps", self.max_steps, 1, 10**9)
+        check_whole("max_steps", self.max_steps, 1, 10**9)
         check_range("max_seconds", self.max_seconds, 0, 10**7)
-        check_range("seed", self.seed, 0, 2**63 - 1)
+        check_whole("seed", self.seed, 0, 2**63 - 1)
         return self
 
 
@@ -174,6 +174,17 @@ def check_choice(what, value, choices):
 def check_flag(name, value):
     if not isinstance(value, bool):
         raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def is_whole(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_whole(name, value, low, high):
+    """A count (widths, epochs, batch size): a whole number in range."""
+    if not is_whole(value):
+        raise ConfigError(f"{name} must be a whole number, not {str(value)[:40]!r}")
+    check_range(name, value, low, high)
 
 
 def check_range(name, value, low, high, low_inclusive=True):

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-from .archives import IMAGE_SUFFIXES, checked_zip_members
+from .archives import IMAGE_SUFFIXES, checked_zip_members, open_zip
 from .errors import DatasetError
 from .host import run_memory_budget
 from .memory import gigabytes
@@ -215,7 +215,7 @@ def load_folder(image_size, channels, data_dir=""):
 
 
 def load_zip(path, image_size, channels):
-    with zipfile.ZipFile(path) as archive:
+    with open_zip(path, path.name) as archive:
         members, skipped = checked_zip_members(archive, path.name)
         decoded = len(members) * channels * image_size ** 2
         if decoded > memory_budget_bytes():  # counted from the archive's directory, before decoding anything

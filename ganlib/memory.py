@@ -35,7 +35,8 @@ class MemoryEstimate:
                  "lower the batch size, the widths or the image size": self.activations,
                  "lower the image size, or train on fewer images": self.data}
         advice = max(parts, key=parts.get) if what == "this run" else "it is too large to load on this server"
-        raise ConfigError(f"{what} would need about {gigabytes(self.total)} of memory (weights and optimizer state "
+        weights = "weights and optimizer state" if what == "this run" else "weights"
+        raise ConfigError(f"{what} would need about {gigabytes(self.total)} of memory ({weights} "
                           f"{gigabytes(self.weights)}, activations {gigabytes(self.activations)}, data "
                           f"{gigabytes(self.data)}), more than the {gigabytes(budget)} a run may use here: {advice}")
 

@@ -79,8 +79,11 @@ def points_from_csv(data):
     if len(data) > MAX_CSV_BYTES:
         raise DatasetError(f"the points file is {len(data) / 2**20:,.0f} MB; at most {MAX_CSV_BYTES // 2**20} MB "
                            f"({MAX_USER_POINTS:,} rows) are allowed")
-    lines = io.StringIO(data.decode("utf-8", errors="replace"))
-    rows = [row for row in itertools.islice(csv.reader(lines), MAX_USER_POINTS + 2) if any(c.strip() for c in row)]
+    lines = io.StringIO(data.decode("utf-8", errors="replace"), newline="")
+    try:
+        rows = [row for row in itertools.islice(csv.reader(lines), MAX_USER_POINTS + 2) if any(c.strip() for c in row)]
+    except csv.Error as error:
+        raise DatasetError(f"the points file is not a CSV of 'x,y' rows ({error})") from error
     if rows and not is_number(rows[0][0]):
         rows = rows[1:]  # a header such as "x,y"
     if not rows:

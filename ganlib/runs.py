@@ -16,7 +16,8 @@ from .datasets import DATASETS
 from .device import cpu_threads, release_memory
 from .errors import ConfigError, GanStudioError
 from .host import max_concurrent_runs, run_memory_budget
-from .trainer import CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer
+from .trainer import (CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer,
+                      is_out_of_memory)
 
 ACTIVE = ("queued", "starting", "running", "paused")
 
@@ -265,6 +266,9 @@ class RunManager:
             run.trainer.run()
         except GanStudioError as error:
             run.status, run.message = "failed", str(error)
+        except Exception as error:  # building the networks failed: the page says so instead of waiting forever
+            run.status, run.message = "failed", ("out of memory while building the networks — try smaller widths or "
+                                                 "images" if is_out_of_memory(error) else f"unexpected error: {error}")
         finally:
             # A run that is over keeps its history, grids and checkpoint; its networks, optimizers and dataset go
             run.data = run.trainer = None

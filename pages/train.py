@@ -156,6 +156,8 @@ def status_line(run):
     manager = run_manager()
     if run.status == "queued":
         return f"Waiting for a free slot: position {manager.queue_position(run.run_id)} in the queue.", 0.0
+    if run.started is None and not run.active:  # failed or stopped while loading: the error below says why
+        return f"The run {run.status} before training began", 0.0
     if run.status == "starting" or run.started is None:
         return "Loading the dataset and building the networks…", 0.0
     p, cfg = run.progress, run.train_cfg
