@@ -64,7 +64,7 @@ def test_resume_continues_a_run_folder(run_dir, tmp_path):
     (["train", "--loss", "bse"], "invalid choice: 'bse'"),
     (["train", "--image-size", "48"], "invalid choice: 48"),
     (["train", "--batch-size", "many"], "invalid int value: 'many'"),
-    (["sample", "nowhere", "--out", "x.png"], "not a GAN Studio checkpoint"),
+    (["sample", "nowhere", "--out", "x.png"], "there is no checkpoint at nowhere"),
     (["sample", "model.pt", "--out", "x.png"], "pickle, which can run code"),
 ])
 def test_bad_arguments_print_one_line_and_exit_2(args, message, capsys, tmp_path, monkeypatch):
