@@ -12,7 +12,7 @@ for batch in 256 512; do
   $bench --cases dcgan64 --steps 200 --batch-size $batch --json "$out/bench-batch$batch.json" | grep -v Warning
 done
 for batch in 64 512; do
-  timeout 120 python3 benchmarks/gpu_step_profile.py --batch-size $batch 2>&1 | grep -v Warning | tee "$out/profile-batch$batch.txt"
+  timeout 120 python3 -m benchmarks.gpu_step_profile --batch-size $batch 2>&1 | grep -v Warning | tee "$out/profile-batch$batch.txt"
 done
 timeout 90 python3 -m ganlib train --max-seconds 30 --out "$out/run" 2>&1 | tr '\r' '\n' | grep -v "it/s\]$" | tail -6
 python3 -m ganlib score "$out/run"

@@ -4,42 +4,39 @@ profiled kernel by kernel.
 It answers how close to the bf16 peak the step can get at a batch size: the convolution kernels alone, at the
 speed cuDNN runs them for these shapes, set a ceiling no removal of the other kernels could pass.
 
-    python benchmarks/gpu_step_profile.py --batch-size 64
+    python -m benchmarks.gpu_step_profile --batch-size 64
 """
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from ganlib.bench import CASES, peak_flops, step_flops_per_image  # noqa: E402
-from ganlib.config import preset  # noqa: E402
-from ganlib.trainer import Trainer  # noqa: E402
+from ganlib.bench import CASES, peak_flops, step_flops_per_image
+from ganlib.config import preset
+from ganlib.gan import GAN
 
 CONVOLUTION_WORDS = ("conv", "xmma", "cutlass", "implicit_gemm", "dgrad", "wgrad", "fprop")
 
 
-def time_steps(trainer, real, steps):
+def time_steps(gan, real, steps):
     """Milliseconds per step, replayed after a warm-up (the first steps capture the CUDA graph)."""
     for _ in range(10):
-        trainer.train_step(real)
+        gan.train_step(real)
     torch.cuda.synchronize()
     started = time.perf_counter()
     for _ in range(steps):
-        trainer.train_step(real)
+        gan.train_step(real)
     torch.cuda.synchronize()
     return (time.perf_counter() - started) / steps * 1e3
 
 
-def kernel_times(trainer, real, steps=20):
+def kernel_times(gan, real, steps=20):
     """{kernel name: (calls per step, microseconds per step)} over `steps` profiled steps."""
     with profile(activities=[ProfilerActivity.CUDA]) as profiler:
         for _ in range(steps):
-            trainer.train_step(real)
+            gan.train_step(real)
         torch.cuda.synchronize()
     rows = {}
     for event in profiler.events():
@@ -61,11 +58,12 @@ def main():
     model_cfg, train_cfg = preset(family, batch_size=args.batch_size, device="cuda", **overrides)
     step_flops = step_flops_per_image(model_cfg)[1] * args.batch_size
     peak = peak_flops(torch.device("cuda"), torch.bfloat16)
-    trainer = Trainer(model_cfg, train_cfg)  # the defaults: bf16, channels_last, the step as one CUDA graph
+    torch.backends.cudnn.benchmark = True
+    gan = GAN(model_cfg, train_cfg, torch.device("cuda"))  # the defaults: bf16, channels_last, one CUDA graph
     real = torch.rand(args.batch_size, 3, 64, 64, device="cuda") * 2 - 1
 
-    step_ms = time_steps(trainer, real, args.steps)
-    rows = kernel_times(trainer, real)
+    step_ms = time_steps(gan, real, args.steps)
+    rows = kernel_times(gan, real)
     kernel_ms = sum(micros for _, micros in rows.values()) / 1e3
     convolution_ms = sum(micros for name, (_, micros) in rows.items()
                          if any(word in name.lower() for word in CONVOLUTION_WORDS)) / 1e3

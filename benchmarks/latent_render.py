@@ -1,6 +1,6 @@
 """How fast the Latent explorer draws, for each shipped generator on this machine.
 
-    python benchmarks/latent_render.py [--repeats 20]
+    python -m benchmarks.latent_render [--repeats 20]
 
 Times what one interaction costs: a 10-frame slerp strip, the 24-sample grid, a 10-frame GIF, one moved
 sample, the nearest training images of one sample, and the one-off work done when a generator is first
@@ -9,21 +9,19 @@ chosen (loading it and finding its directions). Medians of --repeats runs, in mi
 import argparse
 import io
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from ganlib.checkpoint import load_generator
+from ganlib.datasets import load_dataset
+from ganlib.device import resolve_device
+from ganlib.images import to_pil_grid
+from ganlib.latent import latent_path, move_along, principal_directions, render, render_gif, sample_z
+from ganlib.nearest import nearest_images
 
-from ganlib.checkpoint import load_generator  # noqa: E402
-from ganlib.datasets import load_dataset  # noqa: E402
-from ganlib.device import resolve_device  # noqa: E402
-from ganlib.images import to_pil_grid  # noqa: E402
-from ganlib.latent import latent_path, move_along, principal_directions, render, render_gif, sample_z  # noqa: E402
-from ganlib.nearest import nearest_images  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def median_ms(work, repeats):

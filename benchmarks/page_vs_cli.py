@@ -1,6 +1,6 @@
 """Training speed with the Train page open in a browser vs. the command line, same settings.
 
-    python benchmarks/page_vs_cli.py [--seconds 100] [--refresh 1|2|5] [--window 15] [--no-browser]
+    python -m benchmarks.page_vs_cli [--seconds 100] [--refresh 1|2|5] [--window 15] [--no-browser]
 
 Starts `streamlit run app.py`, opens the Train page in headless Chromium (Debian's /usr/bin/chromium), sets its
 live view refresh and trains the defaults for the given time limit; the command line, `python -m ganlib train`,
@@ -20,11 +20,10 @@ import time
 from pathlib import Path
 from statistics import mean, median
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from ganlib.config import preset
+from tests.browser_app import CHROMIUM, WATCH_STATUS, start_app
 
-from browser_app import CHROMIUM, WATCH_STATUS, start_app  # noqa: E402
-from ganlib.config import preset  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 BATCH = preset("dcgan")[1].batch_size  # the page's and the command line's default
 

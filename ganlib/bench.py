@@ -185,7 +185,7 @@ def trainer_loop(model_cfg, train_cfg, data, steps, warmup):
     warm_step, warm_elapsed = marks["warm"]
     if warm_step >= trainer.step:
         raise ConfigError(f"{steps} steps are too few to time after the warm-up: ask for more --steps")
-    return (trainer.step - warm_step) * train_cfg.batch_size / (trainer.elapsed - warm_elapsed), trainer.sample_generator
+    return (trainer.step - warm_step) * train_cfg.batch_size / (trainer.elapsed - warm_elapsed), trainer.gan.sample_generator
 
 
 def quality_of(generator, meter, model_cfg, device):

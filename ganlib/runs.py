@@ -78,7 +78,7 @@ class Run:
     status: str = "queued"  # queued → starting → running ⇄ paused → finished | stopped | failed
     message: str = ""
     rows: list = field(default_factory=list)  # every step's metrics
-    grids: list = field(default_factory=list)  # (epoch, step, PIL image, epoch_end)
+    grids: list = field(default_factory=list)  # GridSampled events, oldest first
     quality: list = field(default_factory=list)  # QualityScored events, one per grid
     started: Started = None
     progress: Metrics = None  # the latest report (no rows kept here)
@@ -86,7 +86,6 @@ class Run:
     checkpoint_path: str = ""
     created: float = field(default_factory=time.time)
     trainer: Trainer = None  # while the run is active
-    real_grid: object = None  # real training images (PIL), shown beside the fakes
     data: object = None  # an already-loaded dataset, if the caller has one
     stop_requested: bool = False  # Stop pressed before the trainer existed
 
@@ -97,13 +96,12 @@ class Run:
     def on_event(self, event):
         if isinstance(event, Started):
             self.started, self.status = event, "running" if self.status == "starting" else self.status
-            self.real_grid = self.trainer.real_grid()
         elif isinstance(event, Metrics):
             self.rows.extend(event.rows)
             self.progress = Metrics([], event.step, event.epoch, event.images_per_second, event.elapsed,
                                     event.eta_seconds)
         elif isinstance(event, GridSampled):
-            self.grids.append((event.epoch, event.step, event.image, event.epoch_end))
+            self.grids.append(event)
         elif isinstance(event, QualityScored):
             self.quality.append(event)
         elif isinstance(event, CheckpointSaved):

@@ -1,37 +1,34 @@
-"""The trainer: one adversarial step at a time, reporting through events, safe to drive from a thread.
+"""The trainer: runs the game (gan.py) for a training run, reporting through events, safe to drive from a thread.
 
 A UI (the Streamlit app, the CLI) calls run() in a worker and pause()/resume()/stop() from anywhere; each
 takes effect before the next step. Per-step numbers stay on the device and are read back every
 `report_every` steps in one transfer, instead of the several host syncs a step of the reference script makes.
+Around the steps it keeps the clock, the epochs, the grids, the quality meter's cadence and the run folder.
 """
-import copy
 import threading
 import time
 import traceback
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
 from PIL.Image import Image
 
-from .checkpoint import Checkpoint, load_state, optimizer_state_dict, save_checkpoint
+from .checkpoint import Checkpoint, save_checkpoint
 from .config import ModelConfig, TrainConfig, config_to_dict
-from .cudagraph import GraphedStep
 from .datasets import DATASETS, load_dataset
-from .device import autocast_dtype, describe_device, pick_device, resolve_device
+from .device import describe_device, pick_device, resolve_device
 from .distributed import any_rank, join_process_group, rank_and_world_size
 from .errors import CheckpointError, ConfigError, Diverged, GanStudioError
+from .gan import GAN
 from .host import run_memory_budget
 from .images import to_pil_grid
 from .latent import sample_z
-from .losses import get_loss, gradient_penalty, r1_penalty
+from .losses import get_loss
 from .memory import estimate_run
-from .models import average_weight, build_models, calibrate_batchnorm, update_average
 from .quality import QUALITY_SAMPLES, QualityMeter, QualityScore
 from .rundir import METRIC_NAMES, RunDirectory
 
 GRID_SIZE = 64
-_init_lock = threading.Lock()  # weight init seeds the process-wide RNG: one trainer at a time
 
 
 # --- events -----------------------------------------------------------------------------------------
@@ -44,6 +41,7 @@ class Started:
     steps_per_epoch: int
     total_steps: int
     skipped_images: int
+    real_grid: Image = None  # a grid of real training images, to show beside the fakes
 
     def data_summary(self):
         """'loaded 9,812 images, skipped 3': files that are not readable images are counted, never fatal."""
@@ -102,17 +100,6 @@ def epoch_order(seed, epoch, n):
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
 
 
-def match_weight_layout(optimizer):
-    """Give restored moment tensors their weight's memory layout: the fused Adam kernel walks both in storage
-    order, so a contiguous moment beside a channels_last weight would update the wrong elements."""
-    for group in optimizer.param_groups:
-        for weight in group["params"]:
-            state = optimizer.state[weight]
-            for key, value in state.items():
-                if torch.is_tensor(value) and value.shape == weight.shape:
-                    state[key] = torch.empty_like(weight).copy_(value)
-
-
 def is_out_of_memory(error):
     """CUDA and MPS raise OutOfMemoryError; the CPU allocator raises a RuntimeError that says so."""
     return isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error)
@@ -124,42 +111,11 @@ class Trainer:
                  deadline=None):
         self.check_configs(model_cfg, train_cfg, memory_budget, dataset_images=len(data) if data is not None else None)
         self.model_cfg, self.cfg = model_cfg, train_cfg
-        self.loss = get_loss(train_cfg.loss)
         self.device = resolve_device(train_cfg.device, cpu_threads)  # construct in the thread that trains
         self.rank, self.world_size = rank_and_world_size()  # (0, 1) unless started by torchrun
         if self.world_size > 1:
             self.device = join_process_group(self.device)
-        self.amp_dtype = autocast_dtype(self.device, train_cfg.precision)
-        # NHWC convolutions: measured 16% faster for the 64×64×3 DCGAN on a 2-core CPU, and the layout tensor cores want
-        self.channels_last = (train_cfg.channels_last and self.device.type in ("cpu", "cuda")
-                              and model_cfg.family == "dcgan")
-        self.graphed = train_cfg.cuda_graph and self.device.type == "cuda" and self.world_size == 1
-        with _init_lock:
-            torch.manual_seed(train_cfg.seed)
-            self.generator, self.discriminator = build_models(model_cfg)
-        memory_format = torch.channels_last if self.channels_last else torch.preserve_format
-        self.generator.to(self.device, memory_format=memory_format)
-        self.discriminator.to(self.device, memory_format=memory_format)
-        # What grids and exports show: a moving average of G's weights, which smooths out the step-to-step
-        # oscillation of the game and draws cleaner samples than the raw weights of the same step.
-        self.sample_generator = copy.deepcopy(self.generator) if train_cfg.ema_decay else self.generator
-        # What the D and G steps call: the networks themselves, or DDP wrappers that average gradients over ranks.
-        self.train_generator, self.train_discriminator = self.generator, self.discriminator
-        if self.world_size > 1:
-            from torch.nn.parallel import DistributedDataParallel
-
-            self.train_generator = DistributedDataParallel(self.generator)
-            self.train_discriminator = DistributedDataParallel(self.discriminator)
-        fused = self.device.type in ("cpu", "cuda")  # one kernel per step: 7× faster than per-tensor Adam on CPU
-        betas = (train_cfg.beta1, train_cfg.beta2)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), train_cfg.lr_g, betas=betas, fused=fused,
-                                      capturable=self.graphed)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), train_cfg.lr_d, betas=betas, fused=fused,
-                                      capturable=self.graphed)
-        self.rng = torch.Generator(self.device).manual_seed(train_cfg.seed + self.rank)  # noise and GP mixing
-        # The moving average's weight for this step, in a tensor so a replayed graph reads the current value.
-        self.ema_weight = torch.zeros((), device=self.device)
-        self._step_fn = GraphedStep(self._train_step, self.rng) if self.graphed else self._train_step
+        self.gan = GAN(model_cfg, train_cfg, self.device, self.rank, self.world_size)
         self.fixed_noise = sample_z(GRID_SIZE, model_cfg.latent_dim, seed=train_cfg.seed, device=self.device)
         self.quality_noise = sample_z(QUALITY_SAMPLES, model_cfg.latent_dim, seed=train_cfg.seed + 1, device=self.device)
         self.quality_meter = None  # built with the data, from its real images
@@ -167,17 +123,21 @@ class Trainer:
         self.deadline = deadline  # time.monotonic() when the host's cap on wall time ends the run; None: no cap
         self.on_event = on_event if on_event is not None else (lambda event: None)
         self.run_dir = RunDirectory(run_dir) if run_dir and self.rank == 0 else None  # rank 0 alone writes
-        self.step = self.epoch = self.batch_in_epoch = self.steps_per_epoch = 0
+        self.epoch = self.batch_in_epoch = self.steps_per_epoch = 0
         self.elapsed = 0.0  # training time: pauses, grids, scores and checkpoints not counted
         self._clock_since = 0.0
         self.last_metrics, self.last_quality = {}, {}
-        self.resumed_at_step = self._calibrated_at_step = self._checkpointed_at_step = None
-        self._step_lock = threading.Lock()
+        self.resumed_at_step = self._checkpointed_at_step = None
         self._running = threading.Event()  # cleared while paused
         self._running.set()
         self._stop = threading.Event()
         if resume is not None:
             self._restore(resume)
+
+    @property
+    def step(self):
+        """Generator updates so far."""
+        return self.gan.step
 
     @staticmethod
     def check_configs(model_cfg, train_cfg, memory_budget=None, dataset_images=None):
@@ -209,89 +169,11 @@ class Trainer:
     def paused(self):
         return not self._running.is_set()
 
-    # --- one step of the game ----------------------------------------------------------------------
-
-    def autocast(self):
-        if not self.amp_dtype:
-            return nullcontext()
-        # autocast's cache of bf16 weight copies must not outlive a graph capture
-        return torch.autocast(self.device.type, self.amp_dtype, cache_enabled=not self.graphed)
-
-    def train_step(self, real):
-        """One D update (d_steps of them) and one G update on a batch of real images [B, C, H, W]; returns
-        the step's metrics as one tensor on the device (METRIC_NAMES order)."""
-        if self.sample_generator is not self.generator:
-            self.ema_weight.fill_(average_weight(self.cfg.ema_decay, self.step))
-        return self._step_fn(real)
-
-    def _train_step(self, real):
-        G, D, loss = self.train_generator, self.train_discriminator, self.loss
-        if self.channels_last:
-            real = real.contiguous(memory_format=torch.channels_last)
-        if self.cfg.r1_gamma:
-            real = real.detach().requires_grad_(True)
-        z = torch.randn(real.shape[0], self.model_cfg.latent_dim, device=self.device, generator=self.rng)
-        with self.autocast():
-            fake = G(z)  # [B, C, H, W]; reused by the G step below, as in the DCGAN example
-
-        # (1) Update D: maximize log D(x) + log(1 - D(G(z))) (or the chosen loss's D objective)
-        for d_step in range(self.cfg.d_steps):
-            if d_step:  # extra D steps see fresh fakes
-                with torch.no_grad(), self.autocast():
-                    fake_for_d = G(torch.randn_like(z, generator=self.rng))
-            else:
-                fake_for_d = fake.detach()
-            with self.autocast():
-                d_real, d_fake = D(real).float(), D(fake_for_d).float()
-                loss_d = loss.d_loss(d_real, d_fake)
-                if self.cfg.r1_gamma:
-                    loss_d = loss_d + self.cfg.r1_gamma / 2 * r1_penalty(d_real, real)
-                if loss.gradient_penalty:
-                    loss_d = loss_d + loss.gradient_penalty * self._gradient_penalty(real.detach(), fake_for_d)
-            self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            grad_norm_d = torch.nn.utils.get_total_norm([p.grad for p in D.parameters()])
-            self.opt_d.step()
-
-        # (2) Update G: maximize log D(G(z)). D's weights need no gradients here, only its input does
-        # (so this pass goes around the DDP wrapper, which would wait for D gradients).
-        self.discriminator.requires_grad_(False)
-        with self.autocast():
-            loss_g = loss.g_loss(self.discriminator(fake).float())
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        grad_norm_g = torch.nn.utils.get_total_norm([p.grad for p in G.parameters()])
-        self.opt_g.step()
-        self.discriminator.requires_grad_(True)
-        if self.sample_generator is not self.generator:
-            update_average(self.sample_generator, self.generator, self.ema_weight)
-
-        # Order matches METRIC_NAMES; stays on the device until the next report.
-        return torch.stack([loss_d.detach(), loss_g.detach(), loss.score(d_real.detach()).mean(),
-                            loss.score(d_fake.detach()).mean(), grad_norm_g, grad_norm_d]).float()
-
-    def _gradient_penalty(self, real, fake):
-        alpha = torch.rand(real.shape[0], 1, 1, 1, device=self.device, generator=self.rng)
-        return gradient_penalty(self.discriminator, real, fake.to(real.dtype), alpha)
-
-    # --- sampling and checkpoints ------------------------------------------------------------------
-
-    @torch.no_grad()
-    def draw(self, noise):
-        """What the (averaged) generator draws for `noise`, in eval mode with exact BatchNorm statistics (see
-        calibrate_batchnorm). Training never reads those statistics, so this changes nothing in training; it is
-        safe to call from another thread between steps. Returns float [B, C, H, W] in [-1, 1]."""
-        with self._step_lock:
-            self._calibrate()
-            self.sample_generator.eval()
-            with self.autocast():
-                images = torch.cat([self.sample_generator(chunk) for chunk in noise.split(500)]).float()
-            self.sample_generator.train()
-        return images
+    # --- samples and checkpoints ------------------------------------------------------------------
 
     def sample_grid(self):
         """A grid of the fixed noise batch: the same 64 latents every epoch, so grids compare."""
-        return to_pil_grid(self.draw(self.fixed_noise))
+        return to_pil_grid(self.gan.draw(self.fixed_noise))
 
     def real_grid(self, n=GRID_SIZE):
         """A grid of real training images, to show beside the fakes (None until the data is loaded)."""
@@ -300,55 +182,24 @@ class Trainer:
         order = epoch_order(self.cfg.seed, 0, len(self.data))[:n]
         return to_pil_grid(next(self.data.batches(order, min(n, len(order)))))
 
-    def _calibrate(self):
-        """Exact BatchNorm statistics for the current weights, once per step however many draws ask for them."""
-        if self._calibrated_at_step == self.step:
-            return
-        rng = torch.Generator(self.device).manual_seed(self.cfg.seed + self.step)
-        calibrate_batchnorm(self.sample_generator, self.model_cfg.latent_dim, self.device, rng)
-        self._calibrated_at_step = self.step
-
     def save(self, path):
         """A full checkpoint (weights, optimizers, RNG, position in the data) that resumes exactly."""
-        with self._step_lock:
-            self._calibrate()
-            rng = {"noise": self.rng.get_state(), "global": torch.get_rng_state()}
+        with self.gan.lock:
+            self.gan.calibrate()
+            modules, optimizers, rng = self.gan.checkpoint_parts()
             progress = {"epoch": self.epoch, "step": self.step, "batch_in_epoch": self.batch_in_epoch,
                         "elapsed_seconds": round(self.elapsed, 3), "device": self.device.type,
-                        "hardware": describe_device(self.device),
-                        "precision": str(self.amp_dtype or torch.float32).replace("torch.", ""),
+                        "hardware": describe_device(self.device), "precision": self.gan.precision,
                         "quality": self.last_quality, "world_size": self.world_size}
-            modules = {"generator": self.sample_generator, "discriminator": self.discriminator}
-            if self.sample_generator is not self.generator:
-                modules["generator_train"] = self.generator
             return save_checkpoint(path, model_cfg=self.model_cfg, train_cfg=self.cfg, modules=modules,
-                                   optimizers={"opt_g": self.opt_g, "opt_d": self.opt_d},
-                                   rng=rng, progress=progress, metrics=self.last_metrics)
+                                   optimizers=optimizers, rng=rng, progress=progress, metrics=self.last_metrics)
 
     def _restore(self, checkpoint):
-        if not checkpoint.has_training_state:
-            raise ConfigError("this checkpoint holds only a generator (an export) and cannot resume training")
-        load_state(self.sample_generator, checkpoint.state("generator"), "generator")
-        if self.sample_generator is not self.generator:
-            load_state(self.generator, checkpoint.state("generator_train"), "generator")
-        load_state(self.discriminator, checkpoint.state("discriminator"), "discriminator")
-        for optimizer, prefix in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
-            try:
-                optimizer.load_state_dict(optimizer_state_dict(checkpoint, prefix))
-            except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as error:
-                raise CheckpointError(f"the checkpoint's {prefix} optimizer state does not fit its networks") from error
-            match_weight_layout(optimizer)
-            for group in optimizer.param_groups:  # the card keeps the saving run's setting, not this device's
-                group["capturable"] = self.graphed
-        try:
-            self.rng.set_state(checkpoint.tensors["rng.noise"])
-            torch.set_rng_state(checkpoint.tensors["rng.global"])
-        except (KeyError, RuntimeError, TypeError) as error:
-            raise CheckpointError("the checkpoint's random number state is missing or damaged") from error
+        self.gan.restore(checkpoint)
         card = checkpoint.card
         if not {"step", "epoch", "batch_in_epoch"} <= card.keys():
             raise CheckpointError("the checkpoint's card does not say where its run stopped (step, epoch)")
-        self.step, self.epoch, self.batch_in_epoch = int(card["step"]), int(card["epoch"]), int(card["batch_in_epoch"])
+        self.gan.step, self.epoch, self.batch_in_epoch = int(card["step"]), int(card["epoch"]), int(card["batch_in_epoch"])
         self.elapsed, self.last_metrics = card.get("elapsed_seconds", 0.0), card.get("metrics", {})
         self.last_quality = card.get("quality", {})
         self.resumed_at_step = self.step
@@ -372,7 +223,7 @@ class Trainer:
             self.on_event(Failed(message, self.step))
             return "failed"
         finally:  # the DDP wrappers hold the process group: let go so that leaving it stops gloo's threads
-            self.train_generator, self.train_discriminator = self.generator, self.discriminator
+            self.gan.unwrap()
         if reason != "completed":  # a completed run saved at its last epoch end
             if self.batch_in_epoch:  # ended mid-epoch: the final grid and score show where it stopped
                 self._emit_grid(epoch_end=False)
@@ -398,8 +249,8 @@ class Trainer:
         total_steps = min(total_steps, cfg.max_steps) if cfg.max_steps else total_steps
         if self.run_dir:
             self.run_dir.write_config({"model": config_to_dict(self.model_cfg), "train": config_to_dict(cfg)})
-        self.on_event(Started(self.device.type, str(self.amp_dtype or torch.float32).replace("torch.", ""), n,
-                              steps_per_epoch, total_steps, getattr(self.data, "skipped", 0)))
+        self.on_event(Started(self.device.type, self.gan.precision, n, steps_per_epoch, total_steps,
+                              getattr(self.data, "skipped", 0), self.real_grid() if self.rank == 0 else None))
         pending = []  # per-step metric tensors not yet read back
         window_start, window_steps = time.perf_counter(), 0
         self._clock_since = time.perf_counter()
@@ -414,9 +265,8 @@ class Trainer:
                 if self._stop.is_set():
                     self._report(pending, window_start, window_steps, total_steps)
                     return "stopped"
-                with self._step_lock:
-                    pending.append(self.train_step(real))
-                    self.step += 1
+                with self.gan.lock:
+                    pending.append(self.gan.train_step(real))
                     self.batch_in_epoch += 1
                 window_steps += 1
                 self._tick()
@@ -505,7 +355,7 @@ class Trainer:
     def _score_quality(self):
         if self.quality_meter is None:  # not rank 0
             return
-        score = self.quality_meter.score(self.draw(self.quality_noise))
+        score = self.quality_meter.score(self.gan.draw(self.quality_noise))
         epoch = round(self.epochs_done, 3)
         self.last_quality = {"epoch": epoch, **score.as_dict()}
         if self.run_dir:

@@ -243,8 +243,9 @@ def compare_view():
                                                 y_range=[0, 1] if probabilities else None), key="train_compare_scores")
     for column, run in zip(st.columns(len(chosen_runs)), chosen_runs):
         if run.grids:
-            epoch, step, image, _ = run.grids[-1]
-            column.image(image, caption=f"{labels[run.run_id]} · epoch {epoch}, step {step:,}", width="stretch")
+            grid = run.grids[-1]
+            column.image(grid.image, caption=f"{labels[run.run_id]} · epoch {grid.epoch}, step {grid.step:,}",
+                         width="stretch")
 
 
 def run_label(number, run):
@@ -268,17 +269,17 @@ def grids_view(run):
             if shown is None or shown == st.session_state.get("train_scrub_latest") or shown > latest:
                 st.session_state.train_scrub = latest
             st.session_state.train_scrub_latest = latest
-            labels = [f"epoch {e}" if end else f"step {s:,}" for e, s, _, end in grids]
+            labels = [f"epoch {g.epoch}" if g.epoch_end else f"step {g.step:,}" for g in grids]
             index = fake_col.select_slider("Scrub through training", range(len(grids)), key="train_scrub",
                                            format_func=lambda i: labels[i])
-        epoch, step, image, _ = grids[index]
-        fake_col.image(image, caption=f"Generated from the fixed noise · epoch {epoch}, step {step:,}",
+        grid = grids[index]
+        fake_col.image(grid.image, caption=f"Generated from the fixed noise · epoch {grid.epoch}, step {grid.step:,}",
                        width="stretch")
-        shown_step = step
+        shown_step = grid.step
     elif run.active:
         fake_col.info("The first sample grid appears at the end of the first epoch.")
-    if run.real_grid is not None:
-        real_col.image(run.real_grid, caption="Real training images", width="stretch")
+    if run.started is not None and run.started.real_grid is not None:
+        real_col.image(run.started.real_grid, caption="Real training images", width="stretch")
     return shown_step
 
 
@@ -307,7 +308,7 @@ def results_view(run):
     run_dir = Path(run.run_dir)
     st.subheader("Results")
     timelapse = run_dir / "timelapse.gif"
-    epoch_grids = [image for _, _, image, _ in run.grids]
+    epoch_grids = [grid.image for grid in run.grids]
     if epoch_grids and not timelapse.exists():
         save_gif(epoch_grids, timelapse, frame_ms=400)
     gif_col, files_col = st.columns([1, 1])

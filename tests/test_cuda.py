@@ -40,10 +40,10 @@ def test_the_replayed_graph_trains_as_the_eager_step_does(small_digits, model, f
         graphed = train(small_digits, graph_events, cuda_graph=True, **settings)
     finally:
         torch.backends.cudnn.deterministic = False
-    assert graphed._step_fn.graph is not None  # steps 3 to 12 were replays
+    assert graphed.gan._step_fn.graph is not None  # steps 3 to 12 were replays
     assert len(losses(graph_events)) == 12
     torch.testing.assert_close(losses(graph_events), losses(eager_events), rtol=1e-4, atol=1e-5)
-    for averaged, reference in zip(graphed.sample_generator.parameters(), eager.sample_generator.parameters()):
+    for averaged, reference in zip(graphed.gan.sample_generator.parameters(), eager.gan.sample_generator.parameters()):
         torch.testing.assert_close(averaged, reference, rtol=1e-4, atol=1e-5)
 
 
@@ -76,6 +76,6 @@ def test_two_runs_capture_and_replay_their_graphs_side_by_side(small_digits):
     for thread in threads:
         thread.join()
     for trainer, events in results.values():
-        assert trainer._step_fn.graph is not None and len(losses(events)) == 40
+        assert trainer.gan._step_fn.graph is not None and len(losses(events)) == 40
         assert torch.isfinite(losses(events)).all()
     assert not torch.equal(losses(results["a"][1]), losses(results["b"][1]))

@@ -43,7 +43,7 @@ def train_one_rank(rank, world_size, port, out):
     trainer = Trainer(model, train, data=load_mnist_sample(28, 1))
     trainer.run()
     weights = {f"{name}.{k}": v.contiguous() for name, network in
-               (("generator", trainer.generator), ("averaged", trainer.sample_generator), ("discriminator", trainer.discriminator))
+               (("generator", trainer.gan.generator), ("averaged", trainer.gan.sample_generator), ("discriminator", trainer.gan.discriminator))
                for k, v in network.named_parameters()}
     save_file(weights, str(Path(out) / f"rank{rank}.safetensors"))
     (Path(out) / f"rank{rank}.json").write_text(json.dumps({"step": trainer.step, **trainer.last_metrics}))

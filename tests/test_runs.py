@@ -101,7 +101,7 @@ def test_out_of_memory_fails_that_run_in_words_and_the_others_go_on(tmp_path, sm
     run = manager.get(healthy)
     assert run.status == "finished" and run.progress.step == 30
     # a run that is over lets go of its networks and data, and keeps what the page shows
-    assert run.trainer is None and run.real_grid.size == run.grids[-1][2].size and Path(run.checkpoint_path).exists()
+    assert run.trainer is None and run.started.real_grid.size == run.grids[-1].image.size and Path(run.checkpoint_path).exists()
 
 
 def test_a_queued_run_that_is_stopped_never_starts(manager, small_digits):

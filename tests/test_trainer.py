@@ -63,7 +63,8 @@ def test_resuming_reproduces_the_uninterrupted_run(tmp_path, small_digits, tiny_
     strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
     assert strip(resumed) == strip(straight)[7:]
     for network in ("generator", "sample_generator", "discriminator"):  # raw, averaged, and D weights
-        for a, b in zip(getattr(straight_trainer, network).parameters(), getattr(resumed_trainer, network).parameters()):
+        for a, b in zip(getattr(straight_trainer.gan, network).parameters(),
+                        getattr(resumed_trainer.gan, network).parameters()):
             assert torch.equal(a, b)
 
 
@@ -187,20 +188,20 @@ def test_a_short_real_run_learns_to_draw_digits(digits, collect):
     real = digits.images.float() / 127.5 - 1
     trainer = Trainer(ModelConfig(), TrainConfig(max_steps=150, device="cpu", seed=1), data=digits, on_event=collect)
     z = sample_z(200, 100, seed=5)
-    trainer.sample_generator.eval()
-    before = nearest_real_distance(render(trainer.sample_generator, z), real)
-    trainer.sample_generator.train()
+    trainer.gan.sample_generator.eval()
+    before = nearest_real_distance(render(trainer.gan.sample_generator, z), real)
+    trainer.gan.sample_generator.train()
     trainer.run()
     trainer.sample_grid()  # calibrates BatchNorm for eval-mode sampling
-    trainer.sample_generator.eval()
-    after = nearest_real_distance(render(trainer.sample_generator, z), real)
+    trainer.gan.sample_generator.eval()
+    after = nearest_real_distance(render(trainer.gan.sample_generator, z), real)
     assert before > 0.8 and after < 0.7 * before and after < 0.65
     rows = collect.rows()
     assert len(rows) == 150
     late_fooled = np.mean([r["d_fake"] for r in rows[-30:]])
     assert 0.02 < late_fooled < 0.9  # G still fools D some of the time: the game is alive, not won
     untrained = trainer.quality_meter.score(render(Trainer(ModelConfig(), TrainConfig(device="cpu", seed=1))
-                                                   .sample_generator.eval(), z))
+                                                   .gan.sample_generator.eval(), z))
     learned = collect.of(QualityScored)[-1].score  # scored where the run stopped
     # measured: Fréchet 2,129 → 609, one digit → 9 of 10 covered, KL from uniform 2.30 → 0.25
     assert learned.frechet < untrained.frechet / 3 and learned.classes_covered >= 8 and learned.kl_uniform < 0.5
