@@ -1,7 +1,7 @@
 """GAN Studio: the Streamlit entry point, a router over the pages."""
 import streamlit as st
 
-from app_state import page_setup
+from studio.session import page_setup
 
 page_setup(entry_point=True)
 

@@ -1,5 +1,7 @@
-"""Plotly figures of a run's metrics. Long runs stay light: what is drawn is thinned, never what is recorded."""
+"""Plotly figures: a run's metrics (thinned when long, never what is recorded), the Playground's game and canvas."""
+import numpy as np
 import plotly.graph_objects as go
+import torch
 
 MAX_POINTS = 600
 
@@ -85,3 +87,82 @@ def latent_norm_chart(paths, typical_norm, height=220):
     figure.update_layout(title="Latent norm along the path", height=height, margin=dict(l=10, r=10, t=40, b=10),
                          xaxis_title="frame", yaxis_title="‖z‖", legend=dict(orientation="h", y=-0.35))
     return figure
+
+def canvas_figure(points):
+    """A faint grid of clickable dots over [-1, 1]², with a person's points on it (the Playground's canvas)."""
+    grid = np.linspace(-1, 1, 41)
+    gx, gy = np.meshgrid(grid, grid)
+    figure = go.Figure([
+        go.Scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", name="canvas", hoverinfo="none",
+                   marker=dict(size=7, color="rgba(0,0,0,0.07)")),
+        go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points],
+                   mode="markers", name="your points", marker=dict(size=8, color="#d62728")),
+    ])
+    figure.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), title="Click or lasso to add points",
+                         showlegend=False, dragmode="lasso")
+    figure.update_xaxes(range=[-1.05, 1.05], constrain="domain")
+    figure.update_yaxes(range=[-1.05, 1.05], scaleanchor="x")
+    return figure
+
+
+# --- the 2D Playground's game -------------------------------------------------------------------------
+
+SHOWN_POINTS = 400  # per cloud: enough to see modes, few enough for the browser to redraw fast
+GAME_LAYERS = ("Real points", "Generated points", "D's heatmap", "Warped noise grid", "G's push")
+
+
+def game_figure(gan, layers, height):
+    """One figure: D's heatmap, the warped noise grid, real and generated points, and G's push as arrows."""
+    bound = gan.data.scale
+    traces = []
+    if "D's heatmap" in layers:
+        axis, field = gan.discriminator_field(resolution=48)
+        probabilities = gan.loss.probabilities
+        traces.append(go.Heatmap(x=axis.numpy(), y=axis.numpy(), z=field.numpy(), colorscale="RdBu", opacity=0.55,
+                                 zmin=0 if probabilities else None, zmax=1 if probabilities else None,
+                                 colorbar=dict(title="D", thickness=12), hoverinfo="skip"))
+    if "Warped noise grid" in layers:
+        xs, ys = polylines([line.numpy() for line in gan.warped_grid()])
+        traces.append(go.Scatter(x=xs, y=ys, mode="lines", name="G(noise grid)", hoverinfo="skip",
+                                 line=dict(color="rgba(90,90,90,0.45)", width=1)))
+    if "Real points" in layers:
+        real = gan.data.sample(SHOWN_POINTS, torch_seed(0)).numpy()
+        traces.append(go.Scatter(x=real[:, 0], y=real[:, 1], mode="markers", name="real",
+                                 marker=dict(size=5, color="#2ca02c")))
+    if "Generated points" in layers:
+        fake = gan.sample(SHOWN_POINTS, seed=0).numpy()
+        traces.append(go.Scatter(x=fake[:, 0], y=fake[:, 1], mode="markers", name="generated",
+                                 marker=dict(size=5, color="#9467bd")))
+    if "G's push" in layers:
+        traces.append(push_arrows(gan, bound))
+    figure = go.Figure(traces)
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), uirevision="keep",
+                         legend=dict(orientation="h", y=-0.06), font=dict(size=18 if height > 600 else 13))
+    figure.update_xaxes(range=[-bound, bound], constrain="domain")
+    figure.update_yaxes(range=[-bound, bound], scaleanchor="x")
+    return figure
+
+
+def push_arrows(gan, bound):
+    """Arrows from fake points along −∂L_G/∂x, the longest one 15% of the plot; its size is in the legend."""
+    points, push = (t.numpy() for t in gan.generator_push(n=100))
+    longest = float(np.linalg.norm(push, axis=1).max())
+    ends = points + push * (0.15 * bound / max(longest, 1e-30))
+    xs, ys = polylines([np.stack([start, end]) for start, end in zip(points, ends)])
+    sizes = [0, 9, 0] * len(points)  # an arrowhead at each segment's end only
+    return go.Scatter(x=xs, y=ys, mode="lines+markers", name=f"G's push (longest ‖∇‖ = {longest:.2g})",
+                      line=dict(color="#ff7f0e", width=1.5), hoverinfo="skip",
+                      marker=dict(symbol="arrow", size=sizes, angleref="previous", color="#ff7f0e"))
+
+
+def polylines(lines):
+    """[P, 2] arrays → x and y lists with None between lines: many lines in one trace."""
+    xs, ys = [], []
+    for line in lines:
+        xs += [*line[:, 0].tolist(), None]
+        ys += [*line[:, 1].tolist(), None]
+    return xs, ys
+
+
+def torch_seed(seed):
+    return torch.Generator().manual_seed(seed)

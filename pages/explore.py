@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from app_state import (HEARTBEAT_SECONDS, generator_folders, keep_alive, page_setup, plain, run_manager, session_id,
+from studio.session import (HEARTBEAT_SECONDS, generator_folders, keep_alive, page_setup, plain, run_manager, session_id,
                        staged_upload)
 from ganlib import charts
 from ganlib.checkpoint import PREVIOUS, load_generator, stage_upload

@@ -3,10 +3,9 @@ import time
 from dataclasses import fields, replace
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
-from app_state import page_setup, plain
+from studio.session import page_setup, plain
 from ganlib import charts
 from ganlib.config import NOISES, OPTIMIZERS, PointModelConfig, PointTrainConfig, preset
 from ganlib.device import single_cpu_thread
@@ -18,8 +17,6 @@ from ganlib.points import POINT_DATASETS, points_from_csv, user_points
 
 TICK_SECONDS = 0.25  # the live figure redraws four times a second while playing
 STEP_SECONDS = 0.12  # training time per tick; slow motion takes one step per tick instead
-SHOWN_POINTS = 400  # per cloud: enough to see modes, few enough for the browser to redraw fast
-LAYERS = ("Real points", "Generated points", "D's heatmap", "Warped noise grid", "G's push")
 DATA_TITLES = {**{name: make().title for name, make in POINT_DATASETS.items()}, "points": "Your points"}
 # Settings kept when presenter mode hides their widgets (Streamlit forgets the state of unrendered widgets).
 KEPT_KEYS = ["pg_lesson", "pg_slow", "pg_layers",
@@ -80,21 +77,9 @@ def point_data(dataset):
 
 def points_canvas(placed, uploaded):
     """A faint grid of clickable dots: clicking one, or lassoing many, adds them to your points."""
-    grid = np.linspace(-1, 1, 41)
-    gx, gy = np.meshgrid(grid, grid)
-    figure = go.Figure([
-        go.Scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", name="canvas", hoverinfo="none",
-                   marker=dict(size=7, color="rgba(0,0,0,0.07)")),
-        go.Scatter(x=[p[0] for p in [*uploaded, *placed]], y=[p[1] for p in [*uploaded, *placed]],
-                   mode="markers", name="your points", marker=dict(size=8, color="#d62728")),
-    ])
-    figure.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), title="Click or lasso to add points",
-                         showlegend=False, dragmode="lasso")
-    figure.update_xaxes(range=[-1.05, 1.05], constrain="domain")
-    figure.update_yaxes(range=[-1.05, 1.05], scaleanchor="x")
     canvas_col, help_col = st.columns([2, 1])
-    event = canvas_col.plotly_chart(figure, on_select="rerun", selection_mode=("points", "lasso", "box"),
-                                    key="pg_canvas")
+    event = canvas_col.plotly_chart(charts.canvas_figure([*uploaded, *placed]), on_select="rerun",
+                                    selection_mode=("points", "lasso", "box"), key="pg_canvas")
     chosen = tuple((p["x"], p["y"]) for p in event.selection.points if p["curve_number"] == 0)
     if chosen and chosen != st.session_state.get("pg_canvas_last"):
         st.session_state.pg_canvas_last = chosen  # a selection stays selected across reruns: add it once
@@ -159,65 +144,6 @@ def controls(gan):
         st.rerun()
 
 
-def game_figure(gan, layers, height):
-    """One figure: D's heatmap, the warped noise grid, real and generated points, and G's push as arrows."""
-    bound = gan.data.scale
-    traces = []
-    if "D's heatmap" in layers:
-        axis, field = gan.discriminator_field(resolution=48)
-        probabilities = gan.loss.probabilities
-        traces.append(go.Heatmap(x=axis.numpy(), y=axis.numpy(), z=field.numpy(), colorscale="RdBu", opacity=0.55,
-                                 zmin=0 if probabilities else None, zmax=1 if probabilities else None,
-                                 colorbar=dict(title="D", thickness=12), hoverinfo="skip"))
-    if "Warped noise grid" in layers:
-        xs, ys = polylines([line.numpy() for line in gan.warped_grid()])
-        traces.append(go.Scatter(x=xs, y=ys, mode="lines", name="G(noise grid)", hoverinfo="skip",
-                                 line=dict(color="rgba(90,90,90,0.45)", width=1)))
-    if "Real points" in layers:
-        real = gan.data.sample(SHOWN_POINTS, torch_seed(0)).numpy()
-        traces.append(go.Scatter(x=real[:, 0], y=real[:, 1], mode="markers", name="real",
-                                 marker=dict(size=5, color="#2ca02c")))
-    if "Generated points" in layers:
-        fake = gan.sample(SHOWN_POINTS, seed=0).numpy()
-        traces.append(go.Scatter(x=fake[:, 0], y=fake[:, 1], mode="markers", name="generated",
-                                 marker=dict(size=5, color="#9467bd")))
-    if "G's push" in layers:
-        traces.append(push_arrows(gan, bound))
-    figure = go.Figure(traces)
-    figure.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), uirevision="keep",
-                         legend=dict(orientation="h", y=-0.06), font=dict(size=18 if height > 600 else 13))
-    figure.update_xaxes(range=[-bound, bound], constrain="domain")
-    figure.update_yaxes(range=[-bound, bound], scaleanchor="x")
-    return figure
-
-
-def push_arrows(gan, bound):
-    """Arrows from fake points along −∂L_G/∂x, the longest one 15% of the plot; its size is in the legend."""
-    points, push = (t.numpy() for t in gan.generator_push(n=100))
-    longest = float(np.linalg.norm(push, axis=1).max())
-    ends = points + push * (0.15 * bound / max(longest, 1e-30))
-    xs, ys = polylines([np.stack([start, end]) for start, end in zip(points, ends)])
-    sizes = [0, 9, 0] * len(points)  # an arrowhead at each segment's end only
-    return go.Scatter(x=xs, y=ys, mode="lines+markers", name=f"G's push (longest ‖∇‖ = {longest:.2g})",
-                      line=dict(color="#ff7f0e", width=1.5), hoverinfo="skip",
-                      marker=dict(symbol="arrow", size=sizes, angleref="previous", color="#ff7f0e"))
-
-
-def polylines(lines):
-    """[P, 2] arrays → x and y lists with None between lines: many lines in one trace."""
-    xs, ys = [], []
-    for line in lines:
-        xs += [*line[:, 0].tolist(), None]
-        ys += [*line[:, 1].tolist(), None]
-    return xs, ys
-
-
-def torch_seed(seed):
-    import torch
-
-    return torch.Generator().manual_seed(seed)
-
-
 def live_view(presenting):
     """Polled while playing: train for a slice of time, then redraw the figure, the figures and the charts."""
     gan = st.session_state.get("pg_gan")
@@ -229,7 +155,8 @@ def live_view(presenting):
         st.error(plain(st.session_state.pop("pg_error")))
     with single_cpu_thread():
         figures = describe_point_metrics(gan.metrics())
-        figure = game_figure(gan, st.session_state.get("pg_layers", LAYERS), 780 if presenting else 560)
+        figure = charts.game_figure(gan, st.session_state.get("pg_layers", charts.GAME_LAYERS),
+                                    780 if presenting else 560)
     st.markdown(f"**Step {gan.step:,}** · {gan.updates:,} updates · {figures}")
     figure_col, chart_col = (st.container(), None) if presenting else st.columns([3, 2])
     figure_col.plotly_chart(figure, key="pg_figure")
@@ -245,7 +172,7 @@ for key in KEPT_KEYS:  # keep settings whose widgets presenter mode does not dra
         st.session_state[key] = st.session_state[key]
 if "pg_lesson" not in st.session_state:
     st.session_state.pg_lesson = next(iter(LESSONS))
-    st.session_state.pg_layers = list(LAYERS)
+    st.session_state.pg_layers = list(charts.GAME_LAYERS)
     apply_lesson()
 
 title_col, presenter_col = st.columns([4, 1])
@@ -268,7 +195,7 @@ except GanStudioError as error:
     st.stop()
 controls(gan)
 if not presenting:
-    st.pills("Layers", LAYERS, selection_mode="multi", key="pg_layers")
+    st.pills("Layers", charts.GAME_LAYERS, selection_mode="multi", key="pg_layers")
 playing = st.session_state.get("pg_playing", False)
 st.fragment(live_view, run_every=TICK_SECONDS if playing else None)(presenting)
 if not presenting:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_state import (HEARTBEAT_SECONDS, keep_alive, page_setup, plain, run_manager, saved_dir, session_id,
+from studio.session import (HEARTBEAT_SECONDS, keep_alive, page_setup, plain, run_manager, saved_dir, session_id,
                        staged_upload)
 from ganlib import charts
 from ganlib.alarms import check_alarms
@@ -21,7 +21,7 @@ from ganlib.images import save_gif
 from ganlib.lessons import LESSONS
 from ganlib.losses import LOSSES, get_loss
 from ganlib.runs import HostLimits
-from live_charts import live_charts
+from studio.live_charts import live_charts
 
 # label → (ganlib preset, overrides, the lesson's explanation)
 MLP = ("The notebooks' MLP GAN: their layers, Adam 2e-4, batch 64, 50 epochs, plus an R1 penalty (γ 10) on D. "

@@ -37,7 +37,7 @@ def test_train_page_trains_live_and_stops(app_url, browser, tmp_path):
     limit.press("Enter")
     page.wait_for_timeout(500)
     main.get_by_role("button", name="Start training").click()
-    charts = page.frame_locator("iframe[title='live_charts.live_charts']")  # the live charts, then the quality meter's
+    charts = page.frame_locator("iframe[title='studio.live_charts.live_charts']")  # the live charts, then the quality meter's
     live_chart = charts.first.locator(".js-plotly-plot").first
     live_chart.wait_for(timeout=30_000)  # plotly.js, served with the app
     page.get_by_text(re.compile(r"Generated from the fixed noise · epoch 1")).wait_for(timeout=120_000)

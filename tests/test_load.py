@@ -34,7 +34,7 @@ def press_start(app):
 
 
 def test_twenty_sessions_start_at_once_and_the_cap_holds(tmp_path, monkeypatch):
-    from app_state import run_manager
+    from studio.session import run_manager
 
     monkeypatch.setenv("GAN_STUDIO_CHECKPOINTS", str(tmp_path))
     manager = run_manager()  # the server's one manager, shared by every session below

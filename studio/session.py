@@ -10,7 +10,7 @@ import streamlit as st
 
 def checkpoints_dir():
     """The shipped generators, read-only to the app (GAN_STUDIO_CHECKPOINTS overrides the project's folder)."""
-    return Path(os.environ.get("GAN_STUDIO_CHECKPOINTS", Path(__file__).parent / "checkpoints"))
+    return Path(os.environ.get("GAN_STUDIO_CHECKPOINTS", Path(__file__).resolve().parent.parent / "checkpoints"))
 
 
 def session_folder(key, prefix):
