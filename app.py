@@ -1,9 +1,9 @@
 """GAN Studio: the Streamlit entry point, a router over the pages."""
 import streamlit as st
 
-from studio.session import page_setup
+from studio.session import follow_deep_link, page_setup
 
-page_setup(entry_point=True)
+page_setup()
 
 
 def home():
@@ -27,5 +27,7 @@ def home():
 train_page = st.Page("pages/train.py", title="Train", icon=":material/model_training:")
 playground_page = st.Page("pages/playground.py", title="2D Playground", icon=":material/scatter_plot:")
 explore_page = st.Page("pages/explore.py", title="Latent explorer", icon=":material/explore:")
-st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), train_page, playground_page,
-               explore_page]).run()
+navigation = st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), train_page,
+                            playground_page, explore_page])
+follow_deep_link([train_page, playground_page, explore_page])
+navigation.run()

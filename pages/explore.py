@@ -212,7 +212,7 @@ def directions_view(generator, path, stamp, latents, focus):
              caption=f"Each row: one direction, from −{SLIDER_REACH:g} to +{SLIDER_REACH:g}", width=420)
 
 
-page_setup()
+page_setup("explore")
 st.fragment(keep_alive, run_every=HEARTBEAT_SECONDS)()
 st.title("Latent explorer")
 try:

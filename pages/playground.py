@@ -166,7 +166,7 @@ def live_view(presenting):
                                key="pg_score_chart")
 
 
-page_setup()
+page_setup("playground")
 for key in KEPT_KEYS:  # keep settings whose widgets presenter mode does not draw
     if key in st.session_state:
         st.session_state[key] = st.session_state[key]

@@ -345,7 +345,7 @@ def saved_name(slug):
     return f"{slug}-{secrets.token_hex(3)}" if shared_checkpoints() else slug
 
 
-page_setup()
+page_setup("train")
 # The progress bar's width transition repaints the page while it plays; at a 1 s refresh that cost the browser
 # 0.045 of a core (as much as the rest of the status line's rerun), taken from training when both share a laptop.
 st.html("<style>[data-testid='stProgress'] * { transition: none !important }</style>")

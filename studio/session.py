@@ -45,17 +45,27 @@ def plain(text):
     return re.sub(r"([\\`*_{}\[\]()#+\-=.!|<>~$:/&])", r"\\\1", text)
 
 
-def page_setup(entry_point=False):
-    """Called by the entry point and by every page, so a page opened by its URL looks the same.
+def page_setup(url_path=None):
+    """Called by app.py (no argument) and by every page (its URL path), so a page opened by its URL looks the same.
 
-    Until some session has run app.py's st.navigation, Streamlit serves a deep link such as /train through its
-    legacy pages/ navigation (entries named after the files); such a page sends its session through app.py once.
+    Why the detour: until some session has run app.py's st.navigation, Streamlit serves a deep link such as /train
+    through its legacy pages/ navigation (menu entries named after the files). Such a page sends its session
+    through app.py once, which then opens the page the link named (tests/test_browser.py checks a fresh server).
     """
     st.set_page_config(page_title="GAN Studio", page_icon="🎨", layout="wide")
-    if entry_point:
+    if url_path is None:
         st.session_state.routed = True
     elif not st.session_state.get("routed"):
+        st.session_state.deep_link = url_path
         st.switch_page("app.py")
+
+
+def follow_deep_link(pages):
+    """In app.py, after st.navigation: open the page a first visit asked for (see page_setup)."""
+    wanted = st.session_state.pop("deep_link", None)
+    chosen = next((page for page in pages if page.url_path == wanted), None)
+    if chosen is not None:
+        st.switch_page(chosen)
 
 
 @st.cache_resource

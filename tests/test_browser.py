@@ -137,3 +137,20 @@ def test_playground_plays_steps_and_takes_points_drawn_on_its_canvas(app_url, br
     placed = page.get_by_text(re.compile(r"^[1-9]\d* placed, 0 uploaded"))
     placed.wait_for(timeout=30_000)
     page.get_by_text(re.compile(r"^Step 0 · 0 updates · KL")).wait_for(timeout=30_000)  # a new game on your points
+
+
+def test_a_deep_link_opened_first_on_a_fresh_server_shows_the_app(browser):
+    """Nothing has run app.py yet when a bookmarked /train is the server's first visit."""
+    url, server = start_app()
+    try:
+        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        page.goto(f"{url}/train")
+        page.get_by_role("heading", name="Train a GAN").wait_for(timeout=60_000)
+        sidebar = page.get_by_test_id("stSidebarNav")
+        for entry in ("Home", "Train", "2D Playground", "Latent explorer"):  # the app's menu, not the file names
+            sidebar.get_by_role("link", name=entry, exact=True).wait_for(timeout=10_000)
+        assert "/train" in page.url and page.get_by_role("button", name="Start training").is_enabled()
+        page.close()
+    finally:
+        server.terminate()
+        server.wait(10)
