@@ -12,7 +12,7 @@ from ganlib import charts
 from ganlib.alarms import check_alarms
 from ganlib.archives import stage_zip_upload
 from ganlib.checkpoint import export_generator
-from ganlib.config import IMAGE_SIZES, ModelConfig, TrainConfig, preset
+from ganlib.config import IMAGE_SIZES, PRECISIONS, ModelConfig, TrainConfig, preset
 from ganlib.datasets import DATASETS
 from ganlib.device import available_devices
 from ganlib.errors import GanStudioError
@@ -105,6 +105,7 @@ def settings(limits):
     left.number_input("Seed", 0, 2**31 - 1, key="train_seed")
     right.selectbox("Device", available_devices(), key="train_device")
     side.checkbox("BatchNorm in D", key="train_d_batchnorm", help="DCGAN only")
+    advanced_settings(side)
     if problem:
         return None, problem
     values = {f.name: st.session_state[f"train_{f.name}"] for config in (ModelConfig, TrainConfig)
@@ -115,6 +116,20 @@ def settings(limits):
     except GanStudioError as error:
         return None, str(error)
     return (model_cfg, train_cfg), None
+
+
+def advanced_settings(side):
+    """What few people change: the rest of the configs, so every setting of a run can be set here."""
+    with side.expander("Advanced"):
+        left, right = st.columns(2)
+        left.number_input("D dropout", 0.0, 0.9, key="train_d_dropout", step=0.1)
+        right.number_input("EMA of G", 0.0, 0.99999, key="train_ema_decay", format="%.4f", step=0.001,
+                           help="grids and exports show a moving average of G's weights; 0 turns it off")
+        left.number_input("Max steps", 0, 10**9, key="train_max_steps", help="0: no limit")
+        right.selectbox("Precision", PRECISIONS, key="train_precision",
+                        help="auto: bf16 where the hardware runs it fast (GPUs, CPUs with AVX-512 BF16)")
+        st.checkbox("channels_last convolutions", key="train_channels_last", help="DCGAN on CPU and CUDA")
+        st.checkbox("CUDA graph", key="train_cuda_graph", help="replay each step as one captured graph on a GPU")
 
 
 def dataset_source(side):

@@ -3,11 +3,14 @@ import json
 import re
 import time
 import zipfile
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+
+from ganlib.config import ModelConfig, TrainConfig
 
 
 def open_app():
@@ -55,6 +58,16 @@ def test_the_page_offers_only_the_datasets_the_host_allows_and_says_its_caps(mon
     assert app.sidebar.selectbox(key="train_dataset").options == ["MNIST sample (5,000 digits, offline)",
                                                                   "Your images (folder or .zip)"]
     assert any("This server stops each run after 120 s." in c.value for c in app.caption)
+
+
+def test_every_config_field_has_a_widget_on_the_train_page():
+    app = open_train_page()
+    kinds = ("number_input", "selectbox", "radio", "checkbox", "text_input", "slider", "segmented_control")
+    keys = {widget.key for kind in kinds for widget in getattr(app.sidebar, kind)}
+    given_by_the_dataset_source = {"data_dir"}  # an upload, or a path under the host's data root
+    missing = [f.name for config in (ModelConfig, TrainConfig) for f in fields(config)
+               if f"train_{f.name}" not in keys and f.name not in given_by_the_dataset_source]
+    assert missing == []
 
 
 def test_presets_fill_in_the_notebook_settings():
