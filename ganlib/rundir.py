@@ -12,7 +12,8 @@ QUALITY_COLUMNS = ("epoch", "step", "frechet", "real_frechet", "diversity", "kl_
 
 
 class RunDirectory:
-    """config.json, metrics.csv, quality.csv, grids/epoch_NNN.png, grid_final.png, checkpoint.safetensors + .json."""
+    """config.json, metrics.csv, quality.csv, grids/epoch_NNN.png, grid_final.png, checkpoint.safetensors + .json,
+    and timelapse.gif once the Train page has made it."""
 
     def __init__(self, path):
         self.path = Path(path)
@@ -22,6 +23,16 @@ class RunDirectory:
         self.quality = self.path / "quality.csv"
         self.checkpoint = self.path / f"{CHECKPOINT_NAME}.safetensors"
         self.final_grid = self.path / "grid_final.png"
+        self.timelapse = self.path / "timelapse.gif"
+
+    def downloads(self):
+        """(label, path, file name) of each file of the run a person can download, those that exist so far."""
+        card = self.checkpoint.with_suffix(".json")
+        files = [("Checkpoint (.safetensors)", self.checkpoint, self.checkpoint.name),
+                 ("Checkpoint card (.json)", card, card.name), ("Metrics (.csv)", self.metrics, "metrics.csv"),
+                 ("Quality meter (.csv)", self.quality, "quality.csv"), ("Final grid (.png)", self.final_grid, "grid.png"),
+                 ("Timelapse (.gif)", self.timelapse, "timelapse.gif")]
+        return [(label, path, name) for label, path, name in files if path.exists()]
 
     def write_config(self, config):
         atomic_write(self.config, lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2)))

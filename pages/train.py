@@ -20,6 +20,7 @@ from ganlib.host import confined_path, data_root, shared_checkpoints
 from ganlib.images import save_gif
 from ganlib.lessons import LESSONS
 from ganlib.losses import LOSSES, get_loss
+from ganlib.rundir import RunDirectory
 from ganlib.runs import HostLimits
 from studio.live_charts import live_charts
 
@@ -320,30 +321,17 @@ def results_view(run):
     """Downloads and saving, once the run is over (also after a failure: what was trained stays)."""
     if not run.checkpoint_path:
         return
-    run_dir = Path(run.run_dir)
+    folder = RunDirectory(run.run_dir)
     st.subheader("Results")
-    timelapse = run_dir / "timelapse.gif"
     epoch_grids = [grid.image for grid in run.grids]
-    if epoch_grids and not timelapse.exists():
-        save_gif(epoch_grids, timelapse, frame_ms=400)
+    if epoch_grids and not folder.timelapse.exists():
+        save_gif(epoch_grids, folder.timelapse, frame_ms=400)
     gif_col, files_col = st.columns([1, 1])
-    if timelapse.exists():
-        gif_col.image(str(timelapse), caption="Timelapse of the epoch grids", width="stretch")
+    if folder.timelapse.exists():
+        gif_col.image(str(folder.timelapse), caption="Timelapse of the epoch grids", width="stretch")
+    for label, path, name in folder.downloads():
+        files_col.download_button(label, path.read_bytes(), name, key=f"train_dl_{name}")
     weights = Path(run.checkpoint_path)
-    files_col.download_button("Checkpoint (.safetensors)", weights.read_bytes(), weights.name,
-                              key="train_dl_weights")
-    files_col.download_button("Checkpoint card (.json)", weights.with_suffix(".json").read_bytes(),
-                              weights.with_suffix(".json").name, key="train_dl_card")
-    files_col.download_button("Metrics (.csv)", (run_dir / "metrics.csv").read_bytes(), "metrics.csv",
-                              key="train_dl_metrics")
-    if (run_dir / "quality.csv").exists():
-        files_col.download_button("Quality meter (.csv)", (run_dir / "quality.csv").read_bytes(), "quality.csv",
-                                  key="train_dl_quality")
-    if (run_dir / "grid_final.png").exists():
-        files_col.download_button("Final grid (.png)", (run_dir / "grid_final.png").read_bytes(), "grid.png",
-                                  key="train_dl_grid")
-    if timelapse.exists():
-        files_col.download_button("Timelapse (.gif)", timelapse.read_bytes(), "timelapse.gif", key="train_dl_gif")
     name = files_col.text_input("Name for the latent explorer", value=f"my-{run.model_cfg.family}",
                                 key="train_save_name")
     if files_col.button("Save for the explorer", key="train_save"):
