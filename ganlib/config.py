@@ -111,7 +111,7 @@ class PointModelConfig:
 
 @dataclass(frozen=True)
 class PointTrainConfig:
-    """How a 2D GAN trains. Defaults measured on ring8 and grid25 (README: "The 2D GAN")."""
+    """How a 2D GAN trains. Defaults measured on ring8 and grid25 (docs/design.md: "The 2D GAN")."""
     dataset: str = "ring8"
     loss: str = "bce"
     optimizer: str = "adam"
@@ -152,7 +152,7 @@ class PointTrainConfig:
 
 # The notebooks' MLP GAN: their layers and training exactly, plus an R1 penalty on D, without which it collapses to
 # a few digits (r1_gamma=0 gives the notebooks' run); and the recommended DCGAN, whose defaults above were chosen
-# by measuring 60-second runs on a 2-core CPU (README: "Choosing the defaults").
+# by measuring 60-second runs on a 2-core CPU (docs/quality.md: "Choosing the defaults").
 PRESETS = {
     "mlp": (ModelConfig(family="mlp", g_width=256, d_width=256, d_batchnorm=False),
             TrainConfig(epochs=50, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, ema_decay=0.0, r1_gamma=10.0)),

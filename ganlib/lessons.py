@@ -1,7 +1,7 @@
 """Lesson presets: each shows one phenomenon of the adversarial game, on 2D points and, where it applies, on
 images — the same losses and the same failures, seen in both.
 
-Each setting was chosen by measuring (README: "Lessons"): the collapse lesson stays on one or two of the
+Each setting was chosen by measuring (docs/design.md: "The 2D GAN"): the collapse lesson stays on one or two of the
 ring's eight modes, its fix covers all eight within about ten seconds on a 2-core CPU.
 """
 from dataclasses import dataclass, field

@@ -1,4 +1,4 @@
-"""The files of one run folder, named in one place (the README documents them)."""
+"""The files of one run folder, named in one place (docs/design.md lists them)."""
 import csv
 import json
 from pathlib import Path
