@@ -53,6 +53,7 @@ class TrainConfig:
     beta2: float = 0.999
     d_steps: int = 1  # discriminator updates per generator update
     r1_gamma: float = 0.0  # weight of the R1 penalty ‖∇D(x)‖² on real images; 0: off
+    augment: str = ""  # DiffAugment policy for what D sees, e.g. "translation,cutout"; "": none
     ema_decay: float = 0.999  # grids and exports show an exponential moving average of G; 0 turns it off
     seed: int = 0
     device: str = "auto"
@@ -61,6 +62,7 @@ class TrainConfig:
     cuda_graph: bool = True  # CUDA, one process: replay each step as one captured graph
 
     def validate(self):
+        from .augment import POLICIES, check_policy
         from .datasets import DATASETS
         from .losses import LOSSES
 
@@ -77,6 +79,9 @@ class TrainConfig:
         check_range("beta2", self.beta2, 0.0, 0.9999)
         check_whole("d_steps", self.d_steps, 1, 20)
         check_range("r1_gamma", self.r1_gamma, 0.0, 1000.0)
+        if not isinstance(self.augment, str) or check_policy(self.augment):
+            raise ConfigError(f"augment must name augmentations separated by commas ({', '.join(POLICIES)}), "
+                              f"not {str(self.augment)[:40]!r}")
         check_range("ema_decay", self.ema_decay, 0.0, 0.99999)
         check_whole("seed", self.seed, 0, 2**63 - 1)
         check_choice("device", self.device, ("auto", "cpu", "cuda", "mps"))

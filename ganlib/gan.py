@@ -9,6 +9,7 @@ from contextlib import nullcontext
 
 import torch
 
+from .augment import diff_augment
 from .checkpoint import load_state, optimizer_state_dict
 from .cudagraph import GraphedStep
 from .device import autocast_dtype
@@ -102,6 +103,7 @@ class GAN:
         z = torch.randn(real.shape[0], self.model_cfg.latent_dim, device=self.device, generator=self.rng)
         with self.autocast():
             fake = G(z)  # [B, C, H, W]; reused by the G step below, as in the DCGAN example
+        seen = self._augment  # what D sees: real and fake images alike, augmented or not
 
         # (1) Update D: maximize log D(x) + log(1 - D(G(z))) (or the chosen loss's D objective)
         for d_step in range(self.cfg.d_steps):
@@ -111,7 +113,7 @@ class GAN:
             else:
                 fake_for_d = fake.detach()
             with self.autocast():
-                d_real, d_fake = D(real).float(), D(fake_for_d).float()
+                d_real, d_fake = D(seen(real)).float(), D(seen(fake_for_d)).float()
                 loss_d = loss.d_loss(d_real, d_fake)
                 if self.cfg.r1_gamma:
                     loss_d = loss_d + self.cfg.r1_gamma / 2 * r1_penalty(d_real, real)
@@ -126,7 +128,7 @@ class GAN:
         # (so this pass goes around the DDP wrapper, which would wait for D gradients).
         self.discriminator.requires_grad_(False)
         with self.autocast():
-            loss_g = loss.g_loss(self.discriminator(fake).float())
+            loss_g = loss.g_loss(self.discriminator(seen(fake)).float())
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         grad_norm_g = torch.nn.utils.get_total_norm([p.grad for p in G.parameters()])
@@ -138,6 +140,9 @@ class GAN:
         # Order matches METRIC_NAMES; stays on the device until the next report.
         return torch.stack([loss_d.detach(), loss_g.detach(), loss.score(d_real.detach()).mean(),
                             loss.score(d_fake.detach()).mean(), grad_norm_g, grad_norm_d]).float()
+
+    def _augment(self, images):
+        return diff_augment(images, self.cfg.augment, self.rng) if self.cfg.augment else images
 
     def _gradient_penalty(self, real, fake):
         alpha = torch.rand(real.shape[0], 1, 1, 1, device=self.device, generator=self.rng)

@@ -19,6 +19,7 @@ QUALITY_SAMPLES = 1000  # per score: every figure in a run, a card and `score` u
 REAL_REFERENCE_IMAGES = 2000
 DIGIT_DATASETS = ("mnist-sample", "mnist")
 COVERED_SHARE = 0.25  # a digit counts as covered when it gets at least a quarter of its fair share
+LEGIBLE = 0.9  # a sample the classifier reads this surely is a legible digit (real MNIST digits: ~95% of them)
 
 
 @dataclass
@@ -30,6 +31,7 @@ class QualityScore:
     kl_uniform: float = None  # digits only: KL(histogram ‖ uniform); 0 is even, log 10 = 2.30 is one digit
     confidence: float = None  # digits only: mean top-class probability
     classes_covered: int = None  # digits only: digits with at least a quarter of their fair share
+    legible: float = None  # digits only: share of samples the classifier reads with at least LEGIBLE confidence
 
     def as_dict(self):
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -39,8 +41,9 @@ class QualityScore:
         frechet = f"Fréchet {self.frechet:.1f}" + (f" (real: {self.real_frechet:.1f})" if self.real_frechet else "")
         if self.class_histogram is None:
             return f"{frechet} · diversity {self.diversity:.2f}"
-        return (f"digits {self.classes_covered}/10 · KL {self.kl_uniform:.3f} · confidence {self.confidence:.2f} · "
-                f"{frechet}")
+        legible = f"legible {self.legible:.0%} · " if self.legible is not None else ""  # older cards lack it
+        return (f"{legible}digits {self.classes_covered}/10 · KL {self.kl_uniform:.3f} · confidence "
+                f"{self.confidence:.2f} · {frechet}")
 
 
 class RandomFeatures(nn.Module):
@@ -150,5 +153,6 @@ class QualityMeter:
             score.class_histogram = [round(p, 4) for p in histogram]
             score.kl_uniform = kl_from_uniform(histogram)
             score.confidence = probabilities.max(1).values.mean().item()
+            score.legible = (probabilities.max(1).values >= LEGIBLE).float().mean().item()
             score.classes_covered = sum(p >= COVERED_SHARE / 10 for p in histogram)
         return score

@@ -7,8 +7,8 @@ from .checkpoint import CHECKPOINT_NAME, atomic_write
 
 METRIC_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g", "grad_norm_d")
 CSV_COLUMNS = ("step", "epoch", *METRIC_NAMES, "seconds")
-QUALITY_COLUMNS = ("epoch", "step", "frechet", "real_frechet", "diversity", "kl_uniform", "confidence", "classes_covered",
-                   *(f"share_{digit}" for digit in range(10)))
+QUALITY_COLUMNS = ("epoch", "step", "frechet", "real_frechet", "diversity", "legible", "kl_uniform", "confidence",
+                   "classes_covered", *(f"share_{digit}" for digit in range(10)))
 
 
 class RunDirectory:

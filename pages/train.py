@@ -42,6 +42,7 @@ HEALTHY = ("Healthy: D(x) stays above D(G(z)) but neither pins to 1 or 0 — the
            "busy. D(x) → 1 with D(G(z)) → 0 means D has won and G has stopped learning.")
 
 
+AUGMENTS = ("", "translation", "cutout", "translation,cutout")
 KEPT_ON_PRESET_CHANGE = {"dataset", "data_dir", "device", "image_size", "channels"}
 
 
@@ -129,6 +130,9 @@ def advanced_settings(side):
         left.number_input("Max steps", 0, 10**9, key="train_max_steps", help="0: no limit")
         right.selectbox("Precision", PRECISIONS, key="train_precision",
                         help="auto: bf16 where the hardware runs it fast (GPUs, CPUs with AVX-512 BF16)")
+        st.selectbox("Augment what D sees", AUGMENTS, key="train_augment", format_func=lambda p: p or "nothing",
+                     help="DiffAugment: the same random shifts and cutouts on real and generated images, so D "
+                          "cannot memorise a small dataset")
         st.checkbox("channels_last convolutions", key="train_channels_last", help="DCGAN on CPU and CUDA")
         st.checkbox("CUDA graph", key="train_cuda_graph", help="replay each step as one captured graph on a GPU")
 

@@ -191,12 +191,12 @@ def test_start_training_runs_and_shows_grids_charts_and_downloads(tmp_path, monk
     assert frechet["data"][0]["x"] == [1, 2] and len(histogram["data"][0]["y"]) == 10
     assert histogram["layout"]["title"]["text"] == "Which digits G draws · epoch 2"
     assert len(app.get("image")) == 3  # the epoch grid, the real batch beside it, the timelapse
-    assert any(m.value.startswith("**Quality meter** · epoch 2: digits ") for m in app.markdown)
+    assert any(m.value.startswith("**Quality meter** · epoch 2: legible ") for m in app.markdown)
     scrubber = app.select_slider(key="train_scrub")
     assert scrubber.value == 1  # follows the newest grid
     scrubber.set_value(0).run()
     assert app.get("image")[0].proto.imgs[0].caption.endswith("epoch 1, step 39")
-    assert any(m.value.startswith("**Quality meter** · epoch 1: digits ") for m in app.markdown)
+    assert any(m.value.startswith("**Quality meter** · epoch 1: legible ") for m in app.markdown)
     assert live_figures(app, key="train_quality_charts")[1]["layout"]["title"]["text"].endswith("epoch 1")
     labels = [d.proto.label for d in app.get("download_button")]
     assert labels == ["Checkpoint (.safetensors)", "Checkpoint card (.json)", "Metrics (.csv)", "Quality meter (.csv)",

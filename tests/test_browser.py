@@ -51,7 +51,7 @@ def test_train_page_trains_live_and_stops(app_url, browser, tmp_path):
     assert page.locator("[data-testid='stImage'] img").count() >= 1  # the sample grid
     first = epoch_shown(page)
     page.get_by_text(re.compile(rf"Epoch {first + 1}/")).wait_for(timeout=60_000)  # the counter advances
-    page.get_by_text(re.compile(r"Quality meter · epoch \d+: digits \d+/10")).wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"Quality meter · epoch \d+: legible \d+% · digits \d+/10")).wait_for(timeout=30_000)
     charts.nth(1).get_by_text(re.compile(r"Which digits G draws · epoch \d+")).wait_for(timeout=10_000)
     page.screenshot(path=str(shots / "training.png"), full_page=True)
 

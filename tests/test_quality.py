@@ -45,6 +45,7 @@ def test_real_digits_score_as_even_confident_and_close(digit_meter, digits):
     _, held_out = held_out_split(digits.labels)
     score = digit_meter.score(unit_images(digits, held_out))
     assert score.classes_covered == 10 and score.kl_uniform < 0.05 and score.confidence > 0.9
+    assert score.legible > 0.9 and score.summary().startswith(f"legible {score.legible:.0%} · digits 10/10")
     assert score.frechet < 10 and 0.9 < score.diversity < 1.1
     assert sum(score.class_histogram) == pytest.approx(1, abs=1e-3)
 
@@ -54,6 +55,14 @@ def test_a_collapsed_generator_scores_as_one_digit(digit_meter, digits):
     score = digit_meter.score(unit_images(digits, ones))
     assert score.classes_covered == 1 and score.class_histogram[1] > 0.9 and score.kl_uniform > 2.0
     assert score.frechet > 10 * digit_meter.score(mixed_digits(digits)).frechet
+
+
+def test_blurred_digits_are_less_legible_than_sharp_ones(digit_meter, digits):
+    sharp = mixed_digits(digits)
+    blurred = torch.nn.functional.avg_pool2d(sharp, 5, stride=1, padding=2)  # smeared strokes, as a young G draws
+    halves = torch.where(torch.arange(28)[None, None, :, None] < 14, sharp, -1.0)  # the lower half of each digit gone
+    for broken in (blurred, halves):
+        assert digit_meter.score(broken).legible < digit_meter.score(sharp).legible - 0.2
 
 
 def test_noise_scores_far_worse_than_digits(digit_meter, digits):
