@@ -73,6 +73,8 @@ def build_parser():
     train.add_argument("--noise", choices=NOISES, help="mlp2d: the noise distribution")
     train.add_argument("--optimizer", choices=OPTIMIZERS, help="mlp2d: adam (default) or sgd")
     train.add_argument("--r1-gamma", type=float, help="weight of the R1 penalty on D's gradient at real data; 0: off")
+    train.add_argument("--lr-decay", action="store_true", default=None,
+                       help="learning rates fall linearly to 0 over the run's budget (epochs, steps or seconds)")
     train.add_argument("--augment", help="DiffAugment for D: translation, cutout, or both comma-separated; '' for none")
     train.add_argument("--seed", type=int)
     train.add_argument("--device", choices=DEVICE_CHOICES)
@@ -148,8 +150,8 @@ def main(argv=None):
 
 SETTING_NAMES = ("data_dir", "loss", "epochs", "max_seconds", "max_steps", "batch_size", "lr_g", "lr_d", "beta1",
                  "beta2", "d_steps", "ema_decay", "image_size", "channels", "latent_dim", "g_width", "d_width",
-                 "d_dropout", "d_batchnorm", "hidden_layers", "noise", "optimizer", "r1_gamma", "augment", "seed",
-                 "device", "precision", "cuda_graph", "channels_last")
+                 "d_dropout", "d_batchnorm", "hidden_layers", "noise", "optimizer", "r1_gamma", "augment", "lr_decay",
+                 "seed", "device", "precision", "cuda_graph", "channels_last")
 RESUME_MAY_CHANGE = ("epochs", "max_steps", "max_seconds", "device")  # how long and where; never what is trained
 
 

@@ -54,6 +54,7 @@ class TrainConfig:
     d_steps: int = 1  # discriminator updates per generator update
     r1_gamma: float = 0.0  # weight of the R1 penalty ‖∇D(x)‖² on real images; 0: off
     augment: str = ""  # DiffAugment policy for what D sees, e.g. "translation,cutout"; "": none
+    lr_decay: bool = False  # learning rates fall linearly to 0 over the budget (epochs, steps or seconds)
     ema_decay: float = 0.999  # grids and exports show an exponential moving average of G; 0 turns it off
     seed: int = 0
     device: str = "auto"
@@ -87,6 +88,7 @@ class TrainConfig:
         check_choice("device", self.device, ("auto", "cpu", "cuda", "mps"))
         check_flag("channels_last", self.channels_last)
         check_flag("cuda_graph", self.cuda_graph)
+        check_flag("lr_decay", self.lr_decay)
         if not isinstance(self.data_dir, str) or len(self.data_dir) > 4096:
             raise ConfigError("data_dir must be a path")
         return self

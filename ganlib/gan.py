@@ -61,9 +61,11 @@ class GAN:
             self.train_discriminator = DistributedDataParallel(self.discriminator)
         fused = device.type in ("cpu", "cuda")  # one kernel per step: 7× faster than per-tensor Adam on CPU
         betas = (train_cfg.beta1, train_cfg.beta2)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), train_cfg.lr_g, betas=betas, fused=fused,
+        # a replayed graph reads a learning rate that changes (lr_decay) from a tensor, not a Python float
+        rate = (lambda lr: torch.tensor(lr, device=device)) if self.graphed and train_cfg.lr_decay else float
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), rate(train_cfg.lr_g), betas=betas, fused=fused,
                                       capturable=self.graphed)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), train_cfg.lr_d, betas=betas, fused=fused,
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), rate(train_cfg.lr_d), betas=betas, fused=fused,
                                       capturable=self.graphed)
         self.rng = torch.Generator(device).manual_seed(train_cfg.seed + rank)  # noise and GP mixing
         # The moving average's weight for this step, in a tensor so a replayed graph reads the current value.
@@ -147,6 +149,15 @@ class GAN:
     def _gradient_penalty(self, real, fake):
         alpha = torch.rand(real.shape[0], 1, 1, 1, device=self.device, generator=self.rng)
         return gradient_penalty(self.discriminator, real, fake.to(real.dtype), alpha)
+
+    def scale_learning_rates(self, scale):
+        """Both learning rates at `scale` × their configured values (lr_decay: 1 at the start, 0 at the end)."""
+        for optimizer, rate in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+            for group in optimizer.param_groups:
+                if torch.is_tensor(group["lr"]):
+                    group["lr"].fill_(rate * scale)
+                else:
+                    group["lr"] = rate * scale
 
     # --- sampling -----------------------------------------------------------------------------------
 

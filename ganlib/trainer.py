@@ -265,6 +265,8 @@ class Trainer:
                 if self._stop.is_set():
                     self._report(pending, window_start, window_steps, total_steps)
                     return "stopped"
+                if cfg.lr_decay:
+                    self.gan.scale_learning_rates(1 - self._budget_used(total_steps))
                 with self.gan.lock:
                     pending.append(self.gan.train_step(real))
                     self.batch_in_epoch += 1
@@ -304,6 +306,11 @@ class Trainer:
     def _shard(self, order):
         """This process's part of an epoch's order: every world_size-th image of the whole steps' worth."""
         return order[:self.steps_per_epoch * self.cfg.batch_size * self.world_size][self.rank::self.world_size]
+
+    def _budget_used(self, total_steps):
+        """How much of the run's budget is spent, 0 to 1: steps (epochs or max_steps) or training seconds."""
+        by_time = self.elapsed / self.cfg.max_seconds if self.cfg.max_seconds else 0.0
+        return min(1.0, max(self.step / total_steps, by_time))
 
     def _past_deadline(self):
         return self.deadline is not None and time.monotonic() >= self.deadline

@@ -133,6 +133,8 @@ def advanced_settings(side):
         st.selectbox("Augment what D sees", AUGMENTS, key="train_augment", format_func=lambda p: p or "nothing",
                      help="DiffAugment: the same random shifts and cutouts on real and generated images, so D "
                           "cannot memorise a small dataset")
+        st.checkbox("Learning rates decay to 0", key="train_lr_decay",
+                    help="linearly over the run's budget: its epochs, steps or time limit, whichever ends it first")
         st.checkbox("channels_last convolutions", key="train_channels_last", help="DCGAN on CPU and CUDA")
         st.checkbox("CUDA graph", key="train_cuda_graph", help="replay each step as one captured graph on a GPU")
 

@@ -1,5 +1,6 @@
 import csv
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -205,3 +206,15 @@ def test_a_short_real_run_learns_to_draw_digits(digits, collect):
     learned = collect.of(QualityScored)[-1].score  # scored where the run stopped
     # measured: Fréchet 2,129 → 609, one digit → 9 of 10 covered, KL from uniform 2.30 → 0.25
     assert learned.frechet < untrained.frechet / 3 and learned.classes_covered >= 8 and learned.kl_uniform < 0.5
+
+
+def test_lr_decay_follows_the_runs_budget_down_to_zero(small_digits, tiny_configs):
+    model, train = tiny_configs(max_steps=10, lr_decay=True)
+    trainer = Trainer(model, train, data=small_digits)
+    trainer.run()
+    # set before each step from the budget spent: the tenth and last step ran at a tenth of the rate
+    assert trainer.gan.opt_g.param_groups[0]["lr"] == pytest.approx(train.lr_g * 0.1)
+    assert trainer.gan.opt_d.param_groups[0]["lr"] == pytest.approx(train.lr_d * 0.1)
+    steady = Trainer(model, replace(train, lr_decay=False), data=small_digits)
+    steady.run()
+    assert steady.gan.opt_g.param_groups[0]["lr"] == train.lr_g
