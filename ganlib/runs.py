@@ -209,7 +209,7 @@ class RunManager:
     def pause(self, run_id):
         run = self._runs[run_id]
         if run.trainer and run.status == "running":
-            run.trainer.pause()
+            run.trainer.pause(wait=2.0)  # a step, or an epoch's grid and score, finishes first
             run.status = "paused"
 
     def resume(self, run_id):

@@ -130,6 +130,7 @@ class Trainer:
         self.resumed_at_step = self._checkpointed_at_step = None
         self._running = threading.Event()  # cleared while paused
         self._running.set()
+        self._parked = threading.Event()  # set while the loop waits in a pause
         self._stop = threading.Event()
         if resume is not None:
             self._restore(resume)
@@ -155,8 +156,11 @@ class Trainer:
 
     # --- control, callable from any thread ---------------------------------------------------------
 
-    def pause(self):
+    def pause(self, wait=0.0):
+        """Pause before the next step; with `wait`, return once the loop has parked (at most `wait` seconds), so
+        what it reported last is where it stands."""
         self._running.clear()
+        return self._parked.wait(wait) if wait else False
 
     def resume(self):
         self._running.set()
@@ -257,9 +261,13 @@ class Trainer:
         while self.epoch < cfg.epochs:
             order = self._shard(epoch_order(cfg.seed, self.epoch, n))[self.batch_in_epoch * cfg.batch_size:]
             for real in self.data.batches(order, cfg.batch_size):
-                if not self._running.is_set():  # paused: stop the clock until resumed or stopped
+                if not self._running.is_set():  # paused: report where it stands, stop the clock until resumed
+                    self._report(pending, window_start, window_steps, total_steps)
+                    pending = []
                     self._tick()
+                    self._parked.set()
                     self._running.wait()
+                    self._parked.clear()
                     self._clock_since = window_start = time.perf_counter()
                     window_steps = 0
                 if self._stop.is_set():

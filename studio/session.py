@@ -63,6 +63,8 @@ def page_setup(url_path=None):
 def follow_deep_link(pages):
     """In app.py, after st.navigation: open the page a first visit asked for (see page_setup)."""
     wanted = st.session_state.pop("deep_link", None)
+    if wanted is None:  # (also when app.py is imported outside a server, as multiprocessing's spawn does)
+        return
     chosen = next((page for page in pages if page.url_path == wanted), None)
     if chosen is not None:
         st.switch_page(chosen)
