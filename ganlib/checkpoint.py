@@ -117,8 +117,12 @@ def keep_previous(weights_path, card_path):
     if not (weights_path.is_file() and card_path.is_file()):
         return
     for current in (weights_path, card_path):
-        previous = current.with_name(f"{current.stem}{PREVIOUS}{current.suffix}")
-        atomic_write(previous, lambda tmp, current=current: link_or_copy(current, tmp))
+        atomic_write(previous_of(current), lambda tmp, current=current: link_or_copy(current, tmp))
+
+
+def previous_of(path):
+    """NAME.prev.safetensors (or .json) beside NAME.safetensors: where the pair before the last save is kept."""
+    return path.with_name(f"{path.stem}{PREVIOUS}{path.suffix}")
 
 
 def link_or_copy(source, target):
@@ -153,7 +157,6 @@ def resolve_checkpoint_path(path):
         raise CheckpointError(f"there is no checkpoint at {path}")
     if path.is_dir():
         path = path / f"{CHECKPOINT_NAME}.safetensors"
-    refuse_pickle(path.name)
     if path.suffix.lower() not in (".safetensors", ".json"):
         raise CheckpointError(f"{path.name} is not a GAN Studio checkpoint (a .safetensors file with its .json card)")
     weights = path.with_suffix(".safetensors")
@@ -237,7 +240,7 @@ def load_checkpoint(path):
     try:
         return read_checkpoint(weights_path)
     except MismatchedCard:
-        previous = weights_path.with_name(f"{weights_path.stem}{PREVIOUS}.safetensors")
+        previous = previous_of(weights_path)
         if previous.is_file() and previous.with_suffix(".json").is_file():
             return read_checkpoint(previous)
         raise
