@@ -275,7 +275,7 @@ def load_generator(path, device="cpu", memory_budget=None):
     """
     checkpoint = load_checkpoint(path)
     budget = run_memory_budget(runs_at_once=1) if memory_budget is None else memory_budget
-    estimate_generator(checkpoint.model_cfg).check(budget, "this generator")
+    estimate_generator(checkpoint.model_cfg).check(budget)
     weights = checkpoint.state("generator")
     expected = {name: tuple(t.shape) for name, t in meta_models(checkpoint.model_cfg)[0].state_dict().items()}
     if {name: tuple(t.shape) for name, t in weights.items()} != expected:

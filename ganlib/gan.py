@@ -15,6 +15,7 @@ from .cudagraph import GraphedStep
 from .device import autocast_dtype
 from .errors import CheckpointError, ConfigError
 from .losses import get_loss, gradient_penalty, r1_penalty
+from .memory import SAMPLING_CHUNK
 from .models import average_weight, build_models, calibrate_batchnorm, update_average
 
 _init_lock = threading.Lock()  # weight init seeds the process-wide RNG: one GAN at a time
@@ -170,7 +171,7 @@ class GAN:
             self.calibrate()
             self.sample_generator.eval()
             with self.autocast():
-                images = torch.cat([self.sample_generator(chunk) for chunk in noise.split(500)]).float()
+                images = torch.cat([self.sample_generator(chunk) for chunk in noise.split(SAMPLING_CHUNK)]).float()
             self.sample_generator.train()
         return images
 

@@ -14,28 +14,32 @@ from .models import build_models
 
 FLOAT_BYTES = 4  # fp32 weights, optimizer state and activations (bf16 autocast only lowers some of them)
 SAMPLING_CHUNK = 500  # the trainer and the explorer draw samples in chunks of this many
-QUALITY_SAMPLES_HELD = 1000
+QUALITY_SAMPLES_HELD = 1000  # quality.QUALITY_SAMPLES, which cannot be imported here (quality → datasets → memory)
 
 
 @dataclass(frozen=True)
 class MemoryEstimate:
-    weights: int  # bytes of G, D, G's moving average, their gradients and Adam's two moments
+    weights: int  # bytes of G, D, G's moving average, their gradients and Adam's two moments (training)
     activations: int  # bytes of one training step's activations and their gradients, and of sampling
     data: int  # bytes of the decoded dataset (uint8)
+    training: bool = True  # False: a generator loaded to draw from, which nobody can make smaller here
 
     @property
     def total(self):
         return self.weights + self.activations + self.data
 
-    def check(self, budget, what="this run"):
+    def check(self, budget):
         """Raise a ConfigError in one sentence naming what to lower when the estimate is over `budget` bytes."""
         if self.total <= budget:
             return self
-        parts = {"lower the G and D widths (ngf/ndf) or the image size": self.weights,
-                 "lower the batch size, the widths or the image size": self.activations,
-                 "lower the image size, or train on fewer images": self.data}
-        advice = max(parts, key=parts.get) if what == "this run" else "it is too large to load on this server"
-        weights = "weights and optimizer state" if what == "this run" else "weights"
+        if self.training:
+            what, weights = "this run", "weights and optimizer state"
+            parts = {"lower the G and D widths (ngf/ndf) or the image size": self.weights,
+                     "lower the batch size, the widths or the image size": self.activations,
+                     "lower the image size, or train on fewer images": self.data}
+            advice = max(parts, key=parts.get)
+        else:
+            what, weights, advice = "this generator", "weights", "it is too large to load on this server"
         raise ConfigError(f"{what} would need about {gigabytes(self.total)} of memory ({weights} "
                           f"{gigabytes(self.weights)}, activations {gigabytes(self.activations)}, data "
                           f"{gigabytes(self.data)}), more than the {gigabytes(budget)} a run may use here: {advice}")
@@ -103,4 +107,5 @@ def estimate_run(model_cfg, train_cfg, dataset_images=0):
 def estimate_generator(model_cfg):
     """What drawing from a generator alone holds (the latent explorer, `sample`)."""
     generator, _ = meta_models(model_cfg)
-    return MemoryEstimate(parameter_count(generator) * FLOAT_BYTES, sampling_bytes(generator, model_cfg), 0)
+    return MemoryEstimate(parameter_count(generator) * FLOAT_BYTES, sampling_bytes(generator, model_cfg), 0,
+                          training=False)
