@@ -65,6 +65,7 @@ class TrainConfig:
     def validate(self):
         from .augment import POLICIES, check_policy
         from .datasets import DATASETS
+        from .device import DEVICE_CHOICES
         from .losses import LOSSES
 
         check_choice("dataset", self.dataset, DATASETS)
@@ -85,7 +86,7 @@ class TrainConfig:
                               f"not {str(self.augment)[:40]!r}")
         check_range("ema_decay", self.ema_decay, 0.0, 0.99999)
         check_whole("seed", self.seed, 0, 2**63 - 1)
-        check_choice("device", self.device, ("auto", "cpu", "cuda", "mps"))
+        check_choice("device", self.device, DEVICE_CHOICES)
         check_flag("channels_last", self.channels_last)
         check_flag("cuda_graph", self.cuda_graph)
         check_flag("lr_decay", self.lr_decay)

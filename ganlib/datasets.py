@@ -217,11 +217,11 @@ def load_folder(image_size, channels, data_dir=""):
 def load_zip(path, image_size, channels):
     with open_zip(path, path.name) as archive:
         members, skipped = checked_zip_members(archive, path.name)
-        decoded = len(members) * channels * image_size ** 2
-        if decoded > memory_budget_bytes():  # counted from the archive's directory, before decoding anything
+        decoded, budget = len(members) * channels * image_size ** 2, memory_budget_bytes()
+        if decoded > budget:  # counted from the archive's directory, before decoding anything
             raise DatasetError(f"{len(members):,} images at {image_size}×{image_size}×{channels} would take "
-                               f"{gigabytes(decoded)} of memory, more than the {gigabytes(memory_budget_bytes())} "
-                               "a run may use here: lower the image size or upload fewer images")
+                               f"{gigabytes(decoded)} of memory, more than the {gigabytes(budget)} a run may use "
+                               "here: lower the image size or upload fewer images")
         readers = [(lambda info=info: archive.read(info)) for info in members]
         data = decode_all(readers, image_size, channels, path.name)
     data.skipped += skipped
