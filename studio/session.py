@@ -7,6 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from ganlib.host import shared_checkpoints  # no torch: the landing page stays quick
+
 
 def checkpoints_dir():
     """The shipped generators, read-only to the app (GAN_STUDIO_CHECKPOINTS overrides the project's folder)."""
@@ -22,15 +24,11 @@ def session_folder(key, prefix):
 
 def saved_dir():
     """Where Save puts a generator: the host's shared folder (GAN_STUDIO_SHARED_CHECKPOINTS), else this session's."""
-    from ganlib.host import shared_checkpoints
-
     return shared_checkpoints() or session_folder("saved_dir", "gan-studio-saved-")
 
 
 def generator_folders():
     """(label, folder) of every place the latent explorer lists generators from, for this session."""
-    from ganlib.host import shared_checkpoints
-
     folders = [("shipped", checkpoints_dir()), ("shared", shared_checkpoints())]
     if "saved_dir" in st.session_state:
         folders.append(("yours", Path(st.session_state.saved_dir)))
