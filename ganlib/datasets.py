@@ -23,6 +23,7 @@ from .host import run_memory_budget
 from .memory import gigabytes
 
 SAMPLE_PATH = Path(__file__).parent / "data" / "mnist_5k.npz"
+EMOJI_PATH = Path(__file__).parent / "data" / "emoji_64.npz"  # built by ganlib/emoji_archive.py
 OFFLINE_HINT = "use --dataset mnist-sample, which ships with GAN Studio and works offline"
 
 
@@ -160,6 +161,21 @@ def load_mnist_sample(image_size, channels, data_dir=""):
     return TensorImages(resize_tensor_images(images, image_size, channels).clone(), labels.clone())
 
 
+@functools.cache
+def emoji_arrays():
+    """(uint8 images [N, 3, 64, 64], labels [N], category names) of the shipped Twemoji emoji, read once per process
+    (and, like the MNIST sample, before any training thread starts: see mnist_sample_arrays)."""
+    with np.load(EMOJI_PATH) as npz:
+        return (torch.from_numpy(npz["images"]).permute(0, 3, 1, 2).contiguous(),
+                torch.from_numpy(npz["labels"]).long(), tuple(npz["categories"].tolist()))
+
+
+def load_emoji(image_size, channels, data_dir=""):
+    """The 1,906 Twemoji emoji shipped with the project (colour, on white): offline and instant."""
+    images, labels, _ = emoji_arrays()
+    return TensorImages(resize_tensor_images(images, image_size, channels).clone(), labels.clone())
+
+
 def torchvision_dataset(dataset_cls, title, data_dir):
     """Download (or reuse) a torchvision dataset; a failed download becomes one sentence, not a traceback."""
     root = Path(data_dir) if data_dir else cache_dir()
@@ -255,6 +271,7 @@ class DatasetSpec:
 
 DATASETS = {
     "mnist-sample": DatasetSpec(load_mnist_sample, 28, 1, "MNIST sample (5,000 digits, offline)", 5_000),
+    "emoji": DatasetSpec(load_emoji, 32, 3, "Emoji (1,906 Twemoji in colour, offline)", 1_906),
     "mnist": DatasetSpec(mnist_like_loader("MNIST", "MNIST"), 28, 1, "MNIST (download)", 60_000),
     "fashion-mnist": DatasetSpec(mnist_like_loader("FashionMNIST", "Fashion-MNIST"), 28, 1,
                                  "Fashion-MNIST (download)", 60_000),

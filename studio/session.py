@@ -71,10 +71,11 @@ def follow_deep_link(pages):
 @st.cache_resource
 def run_manager():
     """One manager for the whole server: runs outlive reruns, page switches and closed tabs."""
-    from ganlib.datasets import mnist_sample_arrays
+    from ganlib.datasets import emoji_arrays, mnist_sample_arrays
     from ganlib.runs import RunManager  # imports torch (~5 s): only pages that train pay for it
 
-    mnist_sample_arrays()  # read here, so no training thread parses it while Streamlit parses a page (see there)
+    mnist_sample_arrays()  # read here, so no training thread parses them while Streamlit parses a page (see there)
+    emoji_arrays()
     return RunManager()
 
 

@@ -1,4 +1,5 @@
 import io
+import json
 import zipfile
 
 import numpy as np
@@ -6,7 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from ganlib.datasets import DATASETS, load_dataset
+from ganlib.datasets import DATASETS, emoji_arrays, load_dataset
+from ganlib.emoji_archive import build_emoji_archive
 from ganlib.errors import DatasetError
 
 
@@ -25,6 +27,51 @@ def test_mnist_sample_resizes_and_converts_channels():
     data = load_dataset("mnist-sample", 64, 3)
     assert data.images.shape == (5000, 3, 64, 64)
     assert torch.equal(data.images[:, 0], data.images[:, 2])  # gray copied into RGB
+
+
+def test_emoji_ship_in_colour_at_32_and_64_px_with_their_categories():
+    small, large = load_dataset("emoji", 32, 3), load_dataset("emoji", 64, 3)
+    assert small.images.shape == (1906, 3, 32, 32) and large.images.shape == (1906, 3, 64, 64)
+    assert DATASETS["emoji"].image_size == 32 and DATASETS["emoji"].channels == 3
+    _, _, categories = emoji_arrays()
+    assert categories[0] == "Smileys & Emotion" and "Component" not in categories
+    assert torch.bincount(large.labels).min() > 50  # every category has emoji of its own
+    corners = large.images[:, :, 0, 0].float()  # most emoji leave the corner transparent: the white background
+    assert (corners == 255).all(1).float().mean() > 0.5
+    colour = (large.images[:, 0].float() - large.images[:, 2].float()).abs().mean()
+    assert colour > 10  # red and blue differ: real colour, not gray copied into RGB
+
+
+def emoji_package(folder, entries):
+    """A tiny emoji-datasource-twitter package in its own format: emoji.json and 64-px RGBA PNGs."""
+    images = folder / "img" / "twitter" / "64"
+    images.mkdir(parents=True)
+    records = []
+    for order, (name, category, rgba) in enumerate(entries):
+        Image.new("RGBA", (64, 64), rgba).save(images / f"{name}.png")
+        records.append({"short_name": name, "image": f"{name}.png", "category": category, "sort_order": order,
+                        "has_img_twitter": True})
+    records.append({"short_name": "no-image", "image": "x.png", "category": "Objects", "sort_order": 99,
+                    "has_img_twitter": False})
+    (folder / "emoji.json").write_text(json.dumps(records[::-1]))  # the file's order is not the sort order
+    return folder
+
+
+def test_emoji_archive_is_built_from_the_npm_package_format(tmp_path):
+    package = emoji_package(tmp_path / "package", [
+        ("grin", "Smileys & Emotion", (255, 200, 0, 255)), ("skin", "Component", (200, 150, 100, 255)),
+        ("ghost", "Smileys & Emotion", (0, 0, 0, 0)), ("apple", "Food & Drink", (220, 0, 0, 128))])
+    out = tmp_path / "emoji.npz"
+    assert build_emoji_archive(package, out) == 3  # the component and the emoji without an image are left out
+    with np.load(out) as npz:
+        assert npz["images"].shape == (3, 64, 64, 3) and npz["images"].dtype == np.uint8
+        assert npz["names"].tolist() == ["grin", "ghost", "apple"]
+        assert npz["categories"].tolist() == ["Smileys & Emotion", "Food & Drink"]
+        assert npz["labels"].tolist() == [0, 0, 1]
+        pixels = npz["images"][:, 10, 10].tolist()
+    assert pixels[0] == [255, 200, 0]
+    assert pixels[1] == [255, 255, 255]  # fully transparent: the white background
+    assert pixels[2] in ([237, 127, 127], [238, 128, 128], [237, 128, 128])  # half-transparent red over white
 
 
 def test_batches_follow_the_order_and_drop_the_ragged_end(digits):

@@ -1,0 +1,54 @@
+"""Builds the shipped colour dataset, ganlib/data/emoji_64.npz, from the npm package emoji-datasource-twitter.
+
+The package carries every Twemoji emoji as a 64×64 RGBA PNG (graphics CC-BY 4.0, © Twitter and the jdecked/twemoji
+contributors) and an emoji.json that names each one's image, short name and category. Rebuild with:
+
+    npm pack emoji-datasource-twitter && tar xzf emoji-datasource-twitter-*.tgz
+    python -m ganlib.emoji_archive package
+"""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .datasets import EMOJI_PATH
+
+IMAGE_FOLDER = Path("img") / "twitter" / "64"
+LEFT_OUT_CATEGORIES = {"Component"}  # skin-tone swatches and loose hair parts: pieces, not emoji
+BACKGROUND = "white"  # transparency is composited onto one fixed background
+
+
+def emoji_entries(package):
+    """The package's emoji that have a Twitter image, in the package's sort order, without the left-out categories."""
+    entries = json.loads((Path(package) / "emoji.json").read_text(encoding="utf-8"))
+    chosen = [e for e in entries if e.get("has_img_twitter") and e["category"] not in LEFT_OUT_CATEGORIES]
+    return sorted(chosen, key=lambda e: e["sort_order"])
+
+
+def composite(path, size=64):
+    """An RGBA image file → uint8 [size, size, 3] on the fixed background."""
+    with Image.open(path) as image:
+        image = image.convert("RGBA")
+        if image.size != (size, size):
+            image = image.resize((size, size), Image.Resampling.LANCZOS)
+        background = Image.new("RGBA", image.size, BACKGROUND)
+        return np.asarray(Image.alpha_composite(background, image).convert("RGB"))
+
+
+def build_emoji_archive(package, out=EMOJI_PATH):
+    """Write images uint8 [N, 64, 64, 3], labels (category index), categories and names; returns N."""
+    entries = emoji_entries(package)
+    categories = list(dict.fromkeys(e["category"] for e in entries))
+    images = np.stack([composite(Path(package) / IMAGE_FOLDER / e["image"]) for e in entries])
+    np.savez_compressed(out, images=images,
+                        labels=np.array([categories.index(e["category"]) for e in entries], dtype=np.uint8),
+                        categories=np.array(categories), names=np.array([e["short_name"] for e in entries]))
+    return len(images)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or not (Path(sys.argv[1]) / "emoji.json").is_file():
+        sys.exit("usage: python -m ganlib.emoji_archive PACKAGE_FOLDER (the unpacked emoji-datasource-twitter)")
+    print(f"wrote {build_emoji_archive(sys.argv[1]):,} emoji to {EMOJI_PATH}")
