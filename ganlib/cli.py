@@ -16,7 +16,7 @@ import torch
 from .bench import CASES, run_bench
 from .checkpoint import export_generator, load_checkpoint, load_generator
 from .classifier import CLASSIFIER_PATH, train_digit_classifier
-from .config import IMAGE_SIZES, NOISES, OPTIMIZERS, PRESETS, preset
+from .config import IMAGE_SIZES, NOISES, OPTIMIZERS, PRESETS, epochs_of, preset
 from .datasets import DATASETS, load_dataset
 from .device import DEVICE_CHOICES, resolve_device
 from .distributed import leave_process_group, rank_and_world_size
@@ -165,7 +165,8 @@ def given_settings(args):
 
 
 def train_configs(args):
-    """Preset values, then the dataset's natural size, then whatever the user set."""
+    """Preset values, then the dataset's natural size (and its DCGAN recipe), then whatever the user set. A run
+    length the user names (epochs or steps) replaces the preset's time limit, unless they name a time limit too."""
     dataset = args.dataset or "mnist-sample"
     points = dataset in POINT_DATASETS
     model = args.model or ("mlp2d" if points else "dcgan")
@@ -174,8 +175,13 @@ def train_configs(args):
                           f"({', '.join(POINT_DATASETS)}) train --model mlp2d, image datasets mlp or dcgan")
     overrides = {"dataset": dataset}
     if not points:
-        overrides.update(image_size=DATASETS[dataset].image_size, channels=DATASETS[dataset].channels)
-    return preset(model, **{**overrides, **given_settings(args)})
+        spec = DATASETS[dataset]
+        overrides.update(image_size=spec.image_size, channels=spec.channels,
+                         **(spec.dcgan_recipe if model == "dcgan" else {}))
+    given = given_settings(args)
+    if ("epochs" in given or "max_steps" in given) and "max_seconds" not in given:
+        overrides["max_seconds"] = 0.0
+    return preset(model, **{**overrides, **given})
 
 
 def resumed_configs(args, checkpoint):
@@ -231,11 +237,11 @@ def cmd_train(args):
             processes = f" × {trainer.world_size} processes" if trainer.world_size > 1 else ""
             print(f"{event.data_summary()}; training on {event.device}{processes}, "
                   f"{event.precision}; {event.steps_per_epoch} steps/epoch → {out}", file=sys.stderr)
-            bar = tqdm(total=event.total_steps, initial=trainer.step, unit="step", dynamic_ncols=True)
+            bar = tqdm(total=event.total_steps or None, initial=trainer.step, unit="step", dynamic_ncols=True)
         elif isinstance(event, Metrics):
             last = event.rows[-1]
             bar.update(event.step - bar.n)
-            bar.set_postfix_str(f"epoch {event.epoch:.1f}/{train_cfg.epochs} {event.images_per_second:,.0f} img/s "
+            bar.set_postfix_str(f"epoch {event.epoch:.1f}{epochs_of(train_cfg)} {event.images_per_second:,.0f} img/s "
                                 f"loss_D {last['loss_d']:.3f} loss_G {last['loss_g']:.3f} "
                                 f"D(x) {last['d_real']:.2f} D(G(z)) {last['d_fake']:.2f} left {event.eta_seconds:.0f}s")
         elif isinstance(event, QualityScored):

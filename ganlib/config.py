@@ -43,7 +43,7 @@ class TrainConfig:
     dataset: str = "mnist-sample"
     data_dir: str = ""  # folder or .zip for the "folder" dataset; cache folder override for downloads
     loss: str = "bce"
-    epochs: int = 20
+    epochs: int = 20  # 0: no epoch limit; the time or step limit ends the run
     max_steps: int = 0  # 0: no limit
     max_seconds: float = 0.0  # 0: no limit
     batch_size: int = 64
@@ -71,9 +71,12 @@ class TrainConfig:
         check_choice("dataset", self.dataset, DATASETS)
         check_choice("loss", self.loss, LOSSES)
         check_choice("precision", self.precision, PRECISIONS)
-        check_whole("epochs", self.epochs, 1, 100_000)
+        check_whole("epochs", self.epochs, 0, 100_000)
         check_whole("max_steps", self.max_steps, 0, 10**9)
         check_range("max_seconds", self.max_seconds, 0, 10**7)
+        if not (self.epochs or self.max_steps or self.max_seconds):
+            raise ConfigError("a run needs an end: set epochs, a step limit or a time limit (0 epochs means "
+                              "\"until the time or step limit\")")
         check_whole("batch_size", self.batch_size, 1, 65_536)
         check_range("lr_g", self.lr_g, 1e-8, 1.0, low_inclusive=True)
         check_range("lr_d", self.lr_d, 1e-8, 1.0, low_inclusive=True)
@@ -160,13 +163,19 @@ class PointTrainConfig:
 
 # The notebooks' MLP GAN: their layers and training exactly, plus an R1 penalty on D, without which it collapses to
 # a few digits (r1_gamma=0 gives the notebooks' run); and the recommended DCGAN, whose defaults above were chosen
-# by measuring 60-second runs on a 2-core CPU (docs/quality.md: "Choosing the defaults").
+# by measuring 60-second runs on a 2-core CPU (docs/quality.md: "Choosing the defaults"). It is a one-minute run
+# that trains for the whole minute, however fast the machine (no epoch limit).
 PRESETS = {
     "mlp": (ModelConfig(family="mlp", g_width=256, d_width=256, d_batchnorm=False),
             TrainConfig(epochs=50, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, ema_decay=0.0, r1_gamma=10.0)),
-    "dcgan": (ModelConfig(), TrainConfig()),
+    "dcgan": (ModelConfig(), TrainConfig(epochs=0, max_seconds=60.0)),
     "mlp2d": (PointModelConfig(), PointTrainConfig()),
 }
+
+
+def epochs_of(train_cfg):
+    """'/20' after an epoch number, or nothing for a run that the time or step limit ends."""
+    return f"/{train_cfg.epochs}" if train_cfg.epochs else ""
 
 
 def config_classes(family):

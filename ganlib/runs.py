@@ -56,7 +56,7 @@ class HostLimits:
         if self.max_seconds:
             train_cfg = replace(train_cfg, max_seconds=min(train_cfg.max_seconds or self.max_seconds, self.max_seconds))
         if self.max_epochs:
-            train_cfg = replace(train_cfg, epochs=min(train_cfg.epochs, self.max_epochs))
+            train_cfg = replace(train_cfg, epochs=min(train_cfg.epochs or self.max_epochs, self.max_epochs))
         return train_cfg
 
     def describe(self):

@@ -39,7 +39,7 @@ class Started:
     precision: str
     dataset_size: int
     steps_per_epoch: int
-    total_steps: int
+    total_steps: int  # 0: the time limit alone ends the run
     skipped_images: int
     real_grid: Image = None  # a grid of real training images, to show beside the fakes
 
@@ -249,8 +249,7 @@ class Trainer:
         if steps_per_epoch == 0:
             processes = f" × {self.world_size} processes" if self.world_size > 1 else ""
             raise ConfigError(f"batch size {cfg.batch_size}{processes} is larger than the dataset ({n} images)")
-        total_steps = steps_per_epoch * cfg.epochs
-        total_steps = min(total_steps, cfg.max_steps) if cfg.max_steps else total_steps
+        total_steps = min(steps_per_epoch * cfg.epochs or cfg.max_steps, cfg.max_steps or 10**18)  # 0: time decides
         if self.run_dir:
             self.run_dir.write_config({"model": config_to_dict(self.model_cfg), "train": config_to_dict(cfg)})
         self.on_event(Started(self.device.type, self.gan.precision, n, steps_per_epoch, total_steps,
@@ -258,7 +257,7 @@ class Trainer:
         pending = []  # per-step metric tensors not yet read back
         window_start, window_steps = time.perf_counter(), 0
         self._clock_since = time.perf_counter()
-        while self.epoch < cfg.epochs:
+        while self._epochs_left():
             order = self._shard(epoch_order(cfg.seed, self.epoch, n))[self.batch_in_epoch * cfg.batch_size:]
             for real in self.data.batches(order, cfg.batch_size):
                 if not self._running.is_set():  # paused: report where it stands, stop the clock until resumed
@@ -292,7 +291,7 @@ class Trainer:
             self._emit_grid(epoch_end=True)
             self._score_quality()
             self._checkpoint()
-            if self._past_deadline() and self.epoch < cfg.epochs:
+            if self._past_deadline() and self._epochs_left():
                 return "time_cap"
             # sampling and saving are neither training time nor part of the next img/s window
             pending, window_start, window_steps = [], time.perf_counter(), 0
@@ -318,7 +317,10 @@ class Trainer:
     def _budget_used(self, total_steps):
         """How much of the run's budget is spent, 0 to 1: steps (epochs or max_steps) or training seconds."""
         by_time = self.elapsed / self.cfg.max_seconds if self.cfg.max_seconds else 0.0
-        return min(1.0, max(self.step / total_steps, by_time))
+        return min(1.0, max(self.step / total_steps if total_steps else 0.0, by_time))
+
+    def _epochs_left(self):
+        return not self.cfg.epochs or self.epoch < self.cfg.epochs  # 0 epochs: the time or step limit ends the run
 
     def _past_deadline(self):
         return self.deadline is not None and time.monotonic() >= self.deadline
@@ -350,7 +352,7 @@ class Trainer:
         self.last_metrics = {k: v for k, v in rows[-1].items() if k in METRIC_NAMES}
         seconds = max(time.perf_counter() - window_start, 1e-9)
         steps_per_second = window_steps / seconds if window_steps else 0.0
-        eta = (total_steps - self.step) / steps_per_second if steps_per_second else float("inf")
+        eta = (total_steps - self.step) / steps_per_second if steps_per_second and total_steps else float("inf")
         if self.cfg.max_seconds:
             eta = min(eta, max(self.cfg.max_seconds - self.elapsed, 0.0))
         if self.run_dir:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganlib.cli import main
+from ganlib.cli import build_parser, main, train_configs
 
 TINY = ["--ngf", "8", "--ndf", "8", "--latent-dim", "16", "--device", "cpu"]
 
@@ -25,6 +25,14 @@ def test_train_writes_the_documented_run_folder(run_dir):
     config = json.loads((run_dir / "config.json").read_text())
     assert config["model"]["g_width"] == 8 and config["train"]["max_steps"] == 3
     assert len((run_dir / "metrics.csv").read_text().splitlines()) == 1 + 3
+
+
+def test_a_named_run_length_replaces_the_presets_minute_unless_a_time_is_named_too():
+    parse = lambda *args: train_configs(build_parser().parse_args(["train", *args]))[1]
+    assert (parse().epochs, parse().max_seconds) == (0, 60)  # the preset: a minute, however many epochs fit
+    assert (parse("--epochs", "5").epochs, parse("--epochs", "5").max_seconds) == (5, 0)
+    assert parse("--max-steps", "500").max_seconds == 0
+    assert (parse("--epochs", "5", "--max-seconds", "30").epochs, parse("--max-seconds", "30").epochs) == (5, 0)
 
 
 def test_export_writes_a_small_generator_whose_card_says_how_it_was_made(run_dir, tmp_path):

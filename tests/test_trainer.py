@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ganlib.checkpoint import load_checkpoint
-from ganlib.config import ModelConfig, TrainConfig
+from ganlib.config import ModelConfig, TrainConfig, preset
 from ganlib.datasets import TensorImages
 from ganlib.errors import ConfigError
 from ganlib.latent import render, sample_z
@@ -122,6 +122,29 @@ def test_time_limit_stops_the_run(small_digits, tiny_configs, collect):
     finished = collect.of(Finished)[0]
     assert finished.reason == "max_seconds" and finished.step > 0
     assert collect.of(GridSampled)[-1].epoch_end is False  # the final, mid-epoch grid
+
+
+def test_without_an_epoch_limit_the_step_or_time_limit_ends_the_run(small_digits, tiny_configs, collect):
+    model, train = tiny_configs(epochs=0, max_steps=25, lr_decay=True)  # 10 steps an epoch: two and a half epochs
+    trainer = Trainer(model, train, data=small_digits, on_event=collect)
+    trainer.run()
+    finished = collect.of(Finished)[0]
+    assert finished.reason == "max_steps" and finished.step == 25 and finished.epoch == 2
+    assert collect.of(Started)[0].total_steps == 25
+    assert trainer.gan.opt_g.param_groups[0]["lr"] == pytest.approx(train.lr_g / 25)  # decay followed the steps
+    model, train = tiny_configs(epochs=0, max_seconds=2.0, lr_decay=True)
+    timed = Trainer(model, train, data=small_digits, on_event=collect)
+    timed.run()
+    finished = collect.of(Finished)[-1]
+    assert finished.reason == "max_seconds" and finished.step > 10 and collect.of(Started)[-1].total_steps == 0
+    assert timed.gan.opt_g.param_groups[0]["lr"] < 0.2 * train.lr_g  # decay followed the clock to near 0
+    with pytest.raises(ConfigError, match="needs an end"):
+        tiny_configs(epochs=0)[1].validate()
+
+
+def test_the_recommended_preset_is_a_minute_that_no_epoch_count_cuts_short():
+    _, train = preset("dcgan")
+    assert train.epochs == 0 and train.max_seconds == 60
 
 
 class PoisonedDigits(TensorImages):
