@@ -9,7 +9,7 @@ import io
 import os
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.error import URLError
 
@@ -260,6 +260,10 @@ def decode_all(readers, image_size, channels, where):
     return TensorImages(torch.stack(images), skipped=len(decoded) - len(images))
 
 
+# 1,906 images are few: D memorizes them unless it sees them translated and cut out (DiffAugment), as it sees G's.
+EMOJI_RECIPE = {"augment": "translation,cutout"}
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     load: object  # (image_size, channels, data_dir) → TensorImages | StreamedImages
@@ -267,11 +271,12 @@ class DatasetSpec:
     channels: int
     title: str
     images: int = 0  # how many images it decodes to (for the memory estimate); 0: known only once listed
+    dcgan_recipe: dict = field(default_factory=dict)  # DCGAN settings measured best on this dataset (docs/quality.md)
 
 
 DATASETS = {
     "mnist-sample": DatasetSpec(load_mnist_sample, 28, 1, "MNIST sample (5,000 digits, offline)", 5_000),
-    "emoji": DatasetSpec(load_emoji, 32, 3, "Emoji (1,906 Twemoji in colour, offline)", 1_906),
+    "emoji": DatasetSpec(load_emoji, 32, 3, "Emoji (1,906 Twemoji in colour, offline)", 1_906, EMOJI_RECIPE),
     "mnist": DatasetSpec(mnist_like_loader("MNIST", "MNIST"), 28, 1, "MNIST (download)", 60_000),
     "fashion-mnist": DatasetSpec(mnist_like_loader("FashionMNIST", "Fashion-MNIST"), 28, 1,
                                  "Fashion-MNIST (download)", 60_000),

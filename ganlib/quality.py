@@ -113,10 +113,12 @@ class QualityMeter:
     @classmethod
     def for_data(cls, dataset_name, data, seed=0, device="cpu"):
         """A meter whose real reference is up to REAL_REFERENCE_IMAGES images of a loaded dataset, and whose
-        yardstick is QUALITY_SAMPLES others (the same ones if the dataset is too small to spare them)."""
+        yardstick is up to QUALITY_SAMPLES others: a small dataset (the 1,906 emoji) is split in two halves, so
+        the yardstick is always real images the reference has not seen (the same ones only below 4 images)."""
         order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
-        count = min(len(data), REAL_REFERENCE_IMAGES)
-        others = order[count:count + QUALITY_SAMPLES]
+        spare = min(QUALITY_SAMPLES, max(len(data) - REAL_REFERENCE_IMAGES, len(data) // 2))
+        count = min(REAL_REFERENCE_IMAGES, len(data) - spare)
+        others = order[count:count + spare]
         others = others if len(others) >= 2 else order[:QUALITY_SAMPLES]
         load = lambda index: torch.cat([next(data.batches(chunk, len(chunk))) for chunk in index.split(500)])
         return cls(dataset_name, load(order[:count]), device, yardstick_images=load(others))

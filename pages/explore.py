@@ -28,8 +28,8 @@ TRUNCATION_NOTE = ("Truncation draws z closer to the centre of the Gaussian: low
                    "typical images and less variety; 0 turns it off.")
 SLERP_NOTE = ("A Gaussian latent lives near a sphere of radius √D. `lerp` cuts straight through the sphere's "
               "emptier inside, where images fade; `slerp` follows the sphere, so every frame looks typical.")
-NEAREST_NOTE = ("The distance is the pixel difference in the [-1, 1] range: 0 is an exact copy. A real digit's "
-                "nearest other real digit is typically {typical:.2f} away, so fakes far closer than that are "
+NEAREST_NOTE = ("The distance is the pixel difference in the [-1, 1] range: 0 is an exact copy. A real training "
+                "image's nearest other one is typically {typical:.2f} away, so fakes far closer than that are "
                 "memorized; fakes about that far are new drawings.")
 
 

@@ -83,6 +83,19 @@ def test_presets_fill_in_the_notebook_settings():
     assert app.sidebar.number_input(key="train_r1_gamma").value == 0  # the notebooks' run, which collapses
 
 
+def test_the_colour_preset_brings_its_emoji_in_rgb_with_augmentation():
+    app = open_train_page()
+    app.sidebar.selectbox(key="train_preset").select("DCGAN in colour (emoji)").run()
+    assert app.sidebar.selectbox(key="train_dataset").value == "emoji"
+    assert app.sidebar.selectbox(key="train_image_size").value == 32
+    assert app.sidebar.radio(key="train_channels").value == 3
+    assert app.sidebar.selectbox(key="train_augment").value == "translation,cutout"
+    assert not app.exception and app.button(key="train_start").disabled is False
+    app.sidebar.selectbox(key="train_preset").select("DCGAN (recommended)").run()
+    assert app.sidebar.selectbox(key="train_dataset").value == "emoji"  # a preset without data keeps the data
+    assert app.sidebar.selectbox(key="train_augment").value == ""
+
+
 @pytest.mark.parametrize("widget,key,value,message", [
     ("number_input", "train_lr_g", 0.0, "lr_g must be between"),
     ("selectbox", "train_loss", "wgan-gp", "wgan-gp penalizes each sample's gradient"),

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ganlib.classifier import held_out_accuracy, held_out_split, load_digit_classifier, train_digit_classifier
-from ganlib.datasets import TensorImages, to_unit_range
+from ganlib.datasets import TensorImages, load_dataset, to_unit_range
 from ganlib.quality import QualityMeter, frechet_distance, gaussian_stats, kl_from_uniform
 
 
@@ -77,6 +77,15 @@ def test_other_data_is_scored_in_random_features_with_diversity(digits):
     assert meter.score(real).class_histogram is None and 0.8 < meter.score(real).diversity < 1.2
     assert meter.score(copies).diversity == pytest.approx(0, abs=1e-6)  # one image 300 times: collapsed
     assert meter.score(copies).frechet > meter.score(real).frechet
+
+
+def test_a_small_colour_dataset_gets_a_yardstick_of_real_images_the_reference_has_not_seen():
+    emoji = load_dataset("emoji", 32, 3)
+    meter = QualityMeter.for_data("emoji", emoji)
+    assert meter.digits is False and meter.real_frechet > 0  # the floor: real emoji against other real emoji
+    real = to_unit_range(emoji.images[:1000])
+    flat = real.mean(dim=(2, 3), keepdim=True).expand_as(real)  # each emoji's average colour, no shape
+    assert meter.score(flat).frechet > 3 * meter.real_frechet
 
 
 def test_the_classifier_rebuilds_from_one_call(tmp_path, digits):
