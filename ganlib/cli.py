@@ -65,6 +65,8 @@ def build_parser():
     train.add_argument("--image-size", type=int, choices=IMAGE_SIZES)
     train.add_argument("--channels", type=int, choices=(1, 3))
     train.add_argument("--latent-dim", type=int)
+    train.add_argument("--latent-codes", type=int,
+                       help="dcgan: InfoGAN-style categorical codes D must read back from the image; 0: off")
     train.add_argument("--ngf", type=int, dest="g_width", help="generator width")
     train.add_argument("--ndf", type=int, dest="d_width", help="discriminator width")
     train.add_argument("--d-dropout", type=float)
@@ -149,9 +151,9 @@ def main(argv=None):
 
 
 SETTING_NAMES = ("data_dir", "loss", "epochs", "max_seconds", "max_steps", "batch_size", "lr_g", "lr_d", "beta1",
-                 "beta2", "d_steps", "ema_decay", "image_size", "channels", "latent_dim", "g_width", "d_width",
-                 "d_dropout", "d_batchnorm", "hidden_layers", "noise", "optimizer", "r1_gamma", "augment", "lr_decay",
-                 "seed", "device", "precision", "cuda_graph", "channels_last")
+                 "beta2", "d_steps", "ema_decay", "image_size", "channels", "latent_dim", "latent_codes", "g_width",
+                 "d_width", "d_dropout", "d_batchnorm", "hidden_layers", "noise", "optimizer", "r1_gamma", "augment",
+                 "lr_decay", "seed", "device", "precision", "cuda_graph", "channels_last")
 RESUME_MAY_CHANGE = ("epochs", "max_steps", "max_seconds", "device")  # how long and where; never what is trained
 
 

@@ -23,6 +23,7 @@ class ModelConfig:
     d_width: int = 32  # dcgan: ndf; mlp: D hidden layers are (4w, 2w)
     d_batchnorm: bool = True  # dcgan only: BatchNorm in D's inner layers
     d_dropout: float = 0.0  # Dropout after each hidden D layer, as in the PyTorch notebook
+    latent_codes: int = 0  # dcgan: InfoGAN-style, the first K latent entries pick one of K codes D must read back
 
     def validate(self):
         check_choice("model", self.family, IMAGE_FAMILIES)
@@ -35,6 +36,9 @@ class ModelConfig:
             check_whole(name, getattr(self, name), 1, 4096)
         check_range("d_dropout", self.d_dropout, 0.0, 0.9)
         check_flag("d_batchnorm", self.d_batchnorm)
+        check_whole("latent_codes", self.latent_codes, 0, 100)
+        if self.latent_codes and (self.family != "dcgan" or self.latent_codes >= self.latent_dim):
+            raise ConfigError("latent codes need the DCGAN and a latent size larger than the number of codes")
         return self
 
 

@@ -8,6 +8,7 @@ import threading
 from contextlib import nullcontext
 
 import torch
+from torch.nn import functional as F
 
 from .augment import diff_augment
 from .checkpoint import load_state, optimizer_state_dict
@@ -16,7 +17,7 @@ from .device import autocast_dtype
 from .errors import CheckpointError, ConfigError
 from .losses import get_loss, gradient_penalty, r1_penalty
 from .memory import SAMPLING_CHUNK
-from .models import average_weight, build_models, calibrate_batchnorm, update_average
+from .models import average_weight, build_models, calibrate_batchnorm, chosen_codes, update_average
 
 _init_lock = threading.Lock()  # weight init seeds the process-wide RNG: one GAN at a time
 
@@ -110,14 +111,16 @@ class GAN:
 
         # (1) Update D: maximize log D(x) + log(1 - D(G(z))) (or the chosen loss's D objective)
         for d_step in range(self.cfg.d_steps):
-            if d_step:  # extra D steps see fresh fakes
+            z_for_d = torch.randn_like(z, generator=self.rng) if d_step else z  # extra D steps see fresh fakes
+            if d_step:
                 with torch.no_grad(), self.autocast():
-                    fake_for_d = G(torch.randn_like(z, generator=self.rng))
+                    fake_for_d = G(z_for_d)
             else:
                 fake_for_d = fake.detach()
             with self.autocast():
-                d_real, d_fake = D(seen(real)).float(), D(seen(fake_for_d)).float()
-                loss_d = loss.d_loss(d_real, d_fake)
+                d_real = D(seen(real)).float()
+                d_fake, code_loss = self._judge(D, seen(fake_for_d), z_for_d)
+                loss_d = loss.d_loss(d_real, d_fake) + code_loss
                 if self.cfg.r1_gamma:
                     loss_d = loss_d + self.cfg.r1_gamma / 2 * r1_penalty(d_real, real)
                 if loss.gradient_penalty:
@@ -131,7 +134,8 @@ class GAN:
         # (so this pass goes around the DDP wrapper, which would wait for D gradients).
         self.discriminator.requires_grad_(False)
         with self.autocast():
-            loss_g = loss.g_loss(self.discriminator(seen(fake)).float())
+            g_fake, code_loss = self._judge(self.discriminator, seen(fake), z)
+            loss_g = loss.g_loss(g_fake) + code_loss
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         grad_norm_g = torch.nn.utils.get_total_norm([p.grad for p in G.parameters()])
@@ -143,6 +147,17 @@ class GAN:
         # Order matches METRIC_NAMES; stays on the device until the next report.
         return torch.stack([loss_d.detach(), loss_g.detach(), loss.score(d_real.detach()).mean(),
                             loss.score(d_fake.detach()).mean(), grad_norm_g, grad_norm_d]).float()
+
+    def _judge(self, D, fake, z):
+        """(D's logits for generated images, the latent-code loss). With latent codes (InfoGAN), D's second head
+        guesses each image's code and both networks lower the cross-entropy of that guess: D learns to read the
+        code and G to draw each code recognizably differently, which splits its drawings into distinct kinds
+        (digits, for MNIST) with no labels. Without codes the second number is 0."""
+        codes = self.model_cfg.latent_codes
+        if not codes:
+            return D(fake).float(), 0.0
+        logits, code_logits = D(fake, with_codes=True)
+        return logits.float(), F.cross_entropy(code_logits.float(), chosen_codes(z, codes))
 
     def _augment(self, images):
         return diff_augment(images, self.cfg.augment, self.rng) if self.cfg.augment else images

@@ -63,6 +63,7 @@ def activation_counts(network, input_shape):
     """Numbers each layer of `network` outputs for an input of `input_shape`, in forward order (the models are
     sequences of these layer kinds, so output shapes follow from each layer's own settings)."""
     shape, counts = list(input_shape), []
+    network = getattr(network, "net", network)  # the main path (a DCGAN D's small code head is left out)
     for layer in (m for m in network.modules() if not list(m.children())):
         if isinstance(layer, nn.Linear):
             shape = [shape[0], layer.out_features]

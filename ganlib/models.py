@@ -8,6 +8,7 @@ import math
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 class MLPGenerator(nn.Module):
@@ -60,11 +61,28 @@ def dcgan_layout(image_size):
     return base, n_up
 
 
+def chosen_codes(z, codes):
+    """The categorical code a latent asks for: which of its first `codes` entries is largest (each code equally
+    likely for Gaussian z). Every tool that draws z (grids, walks, the meter) thus picks codes too."""
+    return z[:, :codes].argmax(1)
+
+
+def with_code(z, codes):
+    """z with its first `codes` entries replaced by the one-hot of the chosen code, scaled by √codes so the code
+    has the length those Gaussian entries have on average."""
+    if not codes:
+        return z
+    one_hot = F.one_hot(chosen_codes(z, codes), codes).to(z.dtype) * math.sqrt(codes)
+    return torch.cat([one_hot, z[:, codes:]], 1)
+
+
 class DCGANGenerator(nn.Module):
-    """ConvTranspose + BatchNorm + ReLU from a base×base map up to the image, Tanh out."""
+    """ConvTranspose + BatchNorm + ReLU from a base×base map up to the image, Tanh out. With latent codes
+    (InfoGAN), the first entries of z become a one-hot code (with_code)."""
 
     def __init__(self, cfg):
         super().__init__()
+        self.codes = cfg.latent_codes
         base, n_up = dcgan_layout(cfg.image_size)
         width = cfg.g_width * 2 ** (n_up - 1)
         layers = [nn.ConvTranspose2d(cfg.latent_dim, width, base, 1, 0, bias=False),
@@ -78,15 +96,16 @@ class DCGANGenerator(nn.Module):
         self.apply(dcgan_init)
 
     def forward(self, z):  # z: [B, latent_dim] → [B, C, H, W] in [-1, 1]
-        return self.net(z[:, :, None, None])
+        return self.net(with_code(z, self.codes)[:, :, None, None])
 
     def features(self, z):
         """First block's activations [B, width·base·base]: where the latent explorer finds its directions."""
-        return self.net[:3](z[:, :, None, None]).flatten(1)
+        return self.net[:3](with_code(z, self.codes)[:, :, None, None]).flatten(1)
 
 
 class DCGANDiscriminator(nn.Module):
-    """Strided Conv + LeakyReLU(0.2) (+ BatchNorm, + Dropout) down to base×base, then one logit."""
+    """Strided Conv + LeakyReLU(0.2) (+ BatchNorm, + Dropout) down to base×base, then one logit. With latent
+    codes, a second head on the same features guesses which code G was given (InfoGAN's Q network)."""
 
     def __init__(self, cfg):
         super().__init__()
@@ -101,10 +120,15 @@ class DCGANDiscriminator(nn.Module):
             width *= 2
         layers += [nn.Conv2d(width, 1, base, 1, 0, bias=False)]
         self.net = nn.Sequential(*layers)
+        self.code_head = nn.Conv2d(width, cfg.latent_codes, base, 1, 0) if cfg.latent_codes else None
         self.apply(dcgan_init)
 
-    def forward(self, x):  # x: [B, C, H, W] → logits [B]
-        return self.net(x).view(-1)
+    def forward(self, x, with_codes=False):
+        """x: [B, C, H, W] → logits [B]; with_codes: (logits [B], code logits [B, latent_codes])."""
+        if not with_codes:
+            return self.net(x).view(-1)
+        features = self.net[:-1](x)
+        return self.net[-1](features).view(-1), self.code_head(features).flatten(1)
 
 
 def mlp(sizes, activation):

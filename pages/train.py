@@ -136,6 +136,9 @@ def advanced_settings(side):
         right.number_input("EMA of G", 0.0, 0.99999, key="train_ema_decay", format="%.4f", step=0.001,
                            help="grids and exports show a moving average of G's weights; 0 turns it off")
         left.number_input("Max steps", 0, 10**9, key="train_max_steps", help="0: no limit")
+        right.number_input("Latent codes", 0, 100, key="train_latent_codes",
+                           help="DCGAN, InfoGAN-style: G gets one of this many codes and D must tell which from "
+                                "the image, so G learns distinct kinds of drawing (for digits: the digits); 0: off")
         right.selectbox("Precision", PRECISIONS, key="train_precision",
                         help="auto: bf16 where the hardware runs it fast (GPUs, CPUs with AVX-512 BF16)")
         st.selectbox("Augment what D sees", AUGMENTS, key="train_augment", format_func=lambda p: p or "nothing",

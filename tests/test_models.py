@@ -68,3 +68,26 @@ def test_calibrated_batchnorm_makes_eval_match_training_and_leaves_weights():
         eval_mode = generator(z)
     assert (train_mode - eval_mode).abs().mean() < 0.02  # eval now draws what training draws
     assert all(torch.equal(a, b) for a, b in zip(weights, generator.parameters()))
+
+
+def test_latent_codes_turn_the_first_entries_into_a_one_hot_choice():
+    generator, discriminator = build_models(ModelConfig(latent_codes=4, latent_dim=16, g_width=8, d_width=8))
+    generator.eval()
+    z = torch.randn(3, 16, generator=torch.Generator().manual_seed(0))
+    z[:, :4] = torch.tensor([[2.0, 0.1, -1.0, 0.5]] * 3)
+    same_code = z.clone()
+    same_code[:, 1:4] = torch.tensor([-3.0, 1.9, -0.2])  # entry 0 is still the largest: the same code
+    other_code = z.clone()
+    other_code[:, 3] = 2.5  # now entry 3 is
+    with torch.no_grad():
+        assert torch.equal(generator(z), generator(same_code))
+        assert not torch.allclose(generator(z), generator(other_code))
+        logits, code_logits = discriminator(generator(z), with_codes=True)
+        assert logits.shape == (3,) and code_logits.shape == (3, 4)
+        assert torch.equal(logits, discriminator(generator(z)))  # the same judgement, one pass for both heads
+
+
+@pytest.mark.parametrize("bad", [dict(family="mlp", latent_codes=10), dict(latent_codes=100, latent_dim=100)])
+def test_latent_codes_need_the_dcgan_and_room_in_the_latent(bad):
+    with pytest.raises(ConfigError, match="latent codes need the DCGAN"):
+        ModelConfig(**bad).validate()
