@@ -16,6 +16,14 @@ def sample_z(n, latent_dim, *, seed=None, truncation=None, device="cpu"):
     return z.to(device)
 
 
+def latents_for_codes(codes, per_code, latent_dim, *, seed=0):
+    """[codes × per_code, latent_dim]: per_code latents for each latent code in turn (a generator with latent codes
+    reads only which of the first `codes` entries is largest, so that one is set to 1 and the others to 0)."""
+    z = sample_z(per_code, latent_dim, seed=seed).repeat(codes, 1)
+    z[:, :codes] = torch.eye(codes).repeat_interleave(per_code, 0)
+    return z
+
+
 def lerp(a, b, t):
     """Straight line from a [D] to b [D] at fractions t [N] → [N, D]."""
     t = torch.as_tensor(t, dtype=a.dtype, device=a.device).reshape(-1, 1)

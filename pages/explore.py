@@ -14,13 +14,15 @@ from ganlib.datasets import TensorImages, load_dataset, to_unit_range
 from ganlib.errors import GanStudioError
 from ganlib.host import run_memory_budget
 from ganlib.images import to_pil_grid
-from ganlib.latent import latent_path, move_along, principal_directions, render, render_gif, sample_z
+from ganlib.latent import (latent_path, latents_for_codes, move_along, principal_directions, render, render_gif,
+                          sample_z)
 from ganlib.nearest import nearest_images, typical_real_distance
 from ganlib.quality import QualityScore
 
 SOURCES = ("Shipped and saved", "This session's runs", "Upload")
 GRID_SIZE = 24
 GRID_COLUMNS = 12
+CODE_COLUMNS = 8
 NEIGHBOURS = 8
 DIRECTIONS = 4
 SLIDER_REACH = 3.0  # in standard deviations of the latent
@@ -126,6 +128,15 @@ def samples_view(generator, latent_dim):
     return latents, images, truncation
 
 
+def codes_view(generator, model_cfg):
+    """For a generator with latent codes: what it draws for each code, the same noise along each row's columns."""
+    st.subheader("What each latent code draws")
+    st.caption("Each row is one code; each column keeps the rest of z. G was never told which digit is which: D "
+               "only had to tell its codes apart, so codes tend to become kinds of drawing, often one digit each.")
+    latents = latents_for_codes(model_cfg.latent_codes, CODE_COLUMNS, model_cfg.latent_dim)
+    st.image(to_pil_grid(render(generator, latents), nrow=CODE_COLUMNS, scale=2), width=CODE_COLUMNS * 60)
+
+
 def interpolation_view(generator, latents, truncation):
     st.subheader("Walk from one sample to another")
     ends = st.radio("Endpoints", ["Samples from the grid", "Two seeds"], horizontal=True, key="explore_ends")
@@ -226,6 +237,8 @@ except (GanStudioError, OSError) as error:
     st.stop()
 st.caption(plain(describe(checkpoint)))
 latents, images, truncation = samples_view(generator, checkpoint.model_cfg.latent_dim)
+if checkpoint.model_cfg.latent_codes:
+    codes_view(generator, checkpoint.model_cfg)
 interpolation_view(generator, latents, truncation)
 focus = st.selectbox("Sample to study", range(len(latents)), format_func=lambda i: f"#{i}", key="explore_focus")
 nearest_view(checkpoint, images, focus, own_run=st.session_state.explore_source == SOURCES[1])

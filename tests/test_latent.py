@@ -3,8 +3,9 @@ import torch
 from PIL import Image
 
 from ganlib.config import ModelConfig
-from ganlib.latent import latent_path, lerp, move_along, principal_directions, render_gif, sample_z, slerp
-from ganlib.models import build_models
+from ganlib.latent import (latent_path, latents_for_codes, lerp, move_along, principal_directions, render_gif, sample_z,
+                           slerp)
+from ganlib.models import build_models, chosen_codes
 
 
 def test_sample_z_is_reproducible_and_truncation_bounds_it():
@@ -96,3 +97,10 @@ def test_move_along_adds_the_scaled_directions():
     directions = torch.eye(4)[:2]
     assert torch.equal(move_along(z, directions, [2.0, -1.0]), torch.tensor([2.0, -1.0, 0.0, 0.0]))
     assert torch.equal(move_along(z, directions, [0.0, 0.0]), z)
+
+
+def test_latents_for_codes_give_each_code_a_row_with_the_same_noise():
+    z = latents_for_codes(3, 4, 10, seed=1)
+    assert z.shape == (12, 10)
+    assert chosen_codes(z, 3).tolist() == [0] * 4 + [1] * 4 + [2] * 4
+    assert torch.equal(z[:4, 3:], z[8:, 3:])  # the same noise in every row: only the code changes
