@@ -254,7 +254,7 @@ def cmd_train(args):
         trainer.run()
     finally:
         leave_process_group()
-    if bar:
+    if bar is not None:  # (a bar without a total, for a run the clock ends, has no truth value)
         bar.close()
     event = outcome["event"]
     if isinstance(event, Failed):

@@ -35,6 +35,12 @@ def test_a_named_run_length_replaces_the_presets_minute_unless_a_time_is_named_t
     assert (parse("--epochs", "5", "--max-seconds", "30").epochs, parse("--max-seconds", "30").epochs) == (5, 0)
 
 
+def test_a_run_that_only_the_clock_ends_trains_and_exits_cleanly(tmp_path, capsys):
+    out = tmp_path / "timed"
+    assert main(["train", "--max-seconds", "1", "--out", str(out), *TINY]) == 0
+    assert "max_seconds:" in capsys.readouterr().out and (out / "checkpoint.safetensors").exists()
+
+
 def test_export_writes_a_small_generator_whose_card_says_how_it_was_made(run_dir, tmp_path):
     export = run_dir / "export" / "tiny-digits.safetensors"
     assert export.stat().st_size < (run_dir / "checkpoint.safetensors").stat().st_size / 2  # no D, no optimizers
