@@ -25,11 +25,12 @@ from .models import build_models, calibrate_batchnorm
 from .quality import QualityMeter
 from .trainer import Failed, Metrics, Trainer
 
-# name → (preset, overrides): the notebooks' MLP GAN, the recommended DCGAN, and the DCGAN example's 64×64×3.
+# name → (preset, overrides): the notebooks' MLP GAN, the recommended DCGAN, and the DCGAN example's 64×64×3,
+# without latent codes, so both loops train the same networks.
 CASES = {
     "mlp28": ("mlp", {}),
-    "dcgan28": ("dcgan", {}),
-    "dcgan64": ("dcgan", {"image_size": 64, "channels": 3, "g_width": 64, "d_width": 64}),
+    "dcgan28": ("dcgan", {"latent_codes": 0}),
+    "dcgan64": ("dcgan", {"image_size": 64, "channels": 3, "g_width": 64, "d_width": 64, "latent_codes": 0}),
 }
 
 

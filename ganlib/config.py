@@ -168,11 +168,12 @@ class PointTrainConfig:
 # The notebooks' MLP GAN: their layers and training exactly, plus an R1 penalty on D, without which it collapses to
 # a few digits (r1_gamma=0 gives the notebooks' run); and the recommended DCGAN, whose defaults above were chosen
 # by measuring 60-second runs on a 2-core CPU (docs/quality.md: "Choosing the defaults"). It is a one-minute run
-# that trains for the whole minute, however fast the machine (no epoch limit).
+# that trains for the whole minute, however fast the machine (no epoch limit), with ten latent codes
+# (docs/quality.md: "Levers for a 60-second run").
 PRESETS = {
     "mlp": (ModelConfig(family="mlp", g_width=256, d_width=256, d_batchnorm=False),
             TrainConfig(epochs=50, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, ema_decay=0.0, r1_gamma=10.0)),
-    "dcgan": (ModelConfig(), TrainConfig(epochs=0, max_seconds=60.0)),
+    "dcgan": (ModelConfig(latent_codes=10), TrainConfig(epochs=0, max_seconds=60.0)),
     "mlp2d": (PointModelConfig(), PointTrainConfig()),
 }
 

@@ -10,7 +10,7 @@ from test_load import megabytes
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 SESSIONS = 20
-ANSWER = re.compile(r"^(Waiting for a free slot: position \d+|Loading the dataset|Epoch \d+/)")
+ANSWER = re.compile(r"^(Waiting for a free slot: position \d+|Loading the dataset|Epoch \d+\b)")
 
 
 @pytest.fixture

@@ -161,9 +161,9 @@ def test_latent_codes_become_readable_from_the_images(small_digits):
     assert before < 0.5 and code_readability(trainer, 4, 16) > 0.9
 
 
-def test_the_recommended_preset_is_a_minute_that_no_epoch_count_cuts_short():
-    _, train = preset("dcgan")
-    assert train.epochs == 0 and train.max_seconds == 60
+def test_the_recommended_preset_is_a_minute_with_latent_codes_that_no_epoch_count_cuts_short():
+    model, train = preset("dcgan")
+    assert train.epochs == 0 and train.max_seconds == 60 and model.latent_codes == 10
 
 
 class PoisonedDigits(TensorImages):
