@@ -11,6 +11,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from ganlib.config import ModelConfig, TrainConfig
+from studio.session import checkpoints_dir
 
 
 def open_app():
@@ -83,17 +84,18 @@ def test_presets_fill_in_the_notebook_settings():
     assert app.sidebar.number_input(key="train_r1_gamma").value == 0  # the notebooks' run, which collapses
 
 
-def test_the_colour_preset_brings_its_emoji_in_rgb_with_augmentation():
+def test_the_colour_preset_brings_its_emoji_in_rgb_for_five_minutes():
     app = open_train_page()
     app.sidebar.selectbox(key="train_preset").select("DCGAN in colour (emoji)").run()
     assert app.sidebar.selectbox(key="train_dataset").value == "emoji"
     assert app.sidebar.selectbox(key="train_image_size").value == 32
     assert app.sidebar.radio(key="train_channels").value == 3
-    assert app.sidebar.selectbox(key="train_augment").value == "translation,cutout"
+    assert app.sidebar.number_input(key="train_latent_codes").value == 0
+    assert app.sidebar.number_input(key="train_max_seconds").value == 300
     assert not app.exception and app.button(key="train_start").disabled is False
     app.sidebar.selectbox(key="train_preset").select("DCGAN (recommended)").run()
     assert app.sidebar.selectbox(key="train_dataset").value == "emoji"  # a preset without data keeps the data
-    assert app.sidebar.selectbox(key="train_augment").value == ""
+    assert app.sidebar.number_input(key="train_latent_codes").value == 10
 
 
 @pytest.mark.parametrize("widget,key,value,message", [
@@ -238,14 +240,27 @@ def image_captions(app):
 def test_explorer_shows_the_shipped_generators_with_every_view(monkeypatch):
     app = open_explorer(monkeypatch)
     assert app.title[0].value == "Latent explorer"
-    assert {"mnist-dcgan", "mnist-mlp"} <= set(app.sidebar.selectbox(key="explore_shipped").options)
-    assert [s.value for s in app.subheader] == ["Random samples", "Walk from one sample to another",
-                                                "Invented or memorized?", "Move along the generator's main directions"]
+    shipped = app.sidebar.selectbox(key="explore_shipped")
+    assert shipped.options[0] == "mnist-dcgan" and {"emoji-dcgan", "mnist-mlp"} <= set(shipped.options)
+    assert [s.value for s in app.subheader] == ["Random samples", "What each latent code draws",
+                                                "Walk from one sample to another", "Invented or memorized?",
+                                                "Move along the generator's main directions"]
     captions = image_captions(app)
     assert set(captions[:24]) == {f"#{i}" for i in range(24)}  # column by column
     assert {"lerp", "slerp", "slerp, looping", "sample #0", "sample #0, moved"} <= set(captions)
     assert len([c for c in captions if c.startswith("0.")]) == 8  # eight nearest real digits with distances
     assert [d.proto.label for d in app.get("download_button")] == ["Download the GIF"]
+
+
+def test_explorer_walks_between_emoji_and_finds_their_nearest_real_ones(monkeypatch):
+    app = open_explorer(monkeypatch)
+    app.session_state["explore_shipped"] = checkpoints_dir() / "emoji-dcgan.safetensors"
+    app.run()
+    assert not app.exception and "32×32×3" in app.caption[0].value and "emoji" in app.caption[0].value
+    captions = image_captions(app)
+    assert {"lerp", "slerp", "sample #0", "sample #0, moved"} <= set(captions)
+    assert len([c for c in captions if re.fullmatch(r"\d+\.\d\d", c)]) == 8  # eight nearest real emoji
+    assert any("typically" in c.value for c in app.caption)
 
 
 def test_explorer_controls_change_what_is_drawn(monkeypatch):
