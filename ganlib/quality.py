@@ -116,10 +116,10 @@ class QualityMeter:
         yardstick is up to QUALITY_SAMPLES others: a small dataset (the 1,906 emoji) is split in two halves, so
         the yardstick is always real images the reference has not seen (the same ones only below 4 images)."""
         order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
-        spare = min(QUALITY_SAMPLES, max(len(data) - REAL_REFERENCE_IMAGES, len(data) // 2))
-        count = min(REAL_REFERENCE_IMAGES, len(data) - spare)
-        others = order[count:count + spare]
-        others = others if len(others) >= 2 else order[:QUALITY_SAMPLES]
+        n = len(data)
+        spare = min(QUALITY_SAMPLES, max(n - REAL_REFERENCE_IMAGES, n // 2)) if n >= 4 else 0
+        count = min(REAL_REFERENCE_IMAGES, n - spare)
+        others = order[count:count + spare] if spare else order[:QUALITY_SAMPLES]
         load = lambda index: torch.cat([next(data.batches(chunk, len(chunk))) for chunk in index.split(500)])
         return cls(dataset_name, load(order[:count]), device, yardstick_images=load(others))
 

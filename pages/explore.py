@@ -20,6 +20,7 @@ from ganlib.nearest import nearest_images, typical_real_distance
 from ganlib.quality import QualityScore
 
 SOURCES = ("Shipped and saved", "This session's runs", "Upload")
+FIRST_SHOWN = "mnist-dcgan"  # every visit starts from the recommended digits
 GRID_SIZE = 24
 GRID_COLUMNS = 12
 CODE_COLUMNS = 8
@@ -73,7 +74,8 @@ def choose_checkpoint():
     source = side.radio("Source", SOURCES, key="explore_source")
     if source == SOURCES[0]:
         labels = {path: f"{path.stem} ({label})" if label != "shipped" else path.stem
-                  for label, folder in generator_folders() for path in sorted(folder.glob("*.safetensors"))
+                  for label, folder in generator_folders()
+                  for path in sorted(folder.glob("*.safetensors"), key=lambda p: (p.stem != FIRST_SHOWN, p.stem))
                   if not path.stem.endswith(PREVIOUS)}
         if not labels:
             st.info("No generators yet: train one on the Train page and save it.")
