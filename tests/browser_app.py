@@ -54,6 +54,16 @@ def start_app(**environment):
     pytest.fail("streamlit did not start within 60 s")
 
 
+def stop_app(server):
+    """Stop a test server: politely, then for sure (a server still winding down a crowd's runs may take a while)."""
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(10)
+
+
 def open_from_home(browser, url, link):
     """A new tab (its own context, so its own session) on the landing page, as a user arrives; then a menu link."""
     page = browser.new_page(viewport={"width": 1600, "height": 1100})

@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_app import CHROMIUM, WATCH_STATUS, open_from_home, start_app
+from browser_app import CHROMIUM, WATCH_STATUS, open_from_home, start_app, stop_app
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
@@ -18,8 +18,7 @@ def app_url(tmp_path_factory):
     shutil.copytree(ROOT / "checkpoints", checkpoints, dirs_exist_ok=True)  # the shipped ones; saves go here too
     url, server = start_app(GAN_STUDIO_CHECKPOINTS=str(checkpoints))
     yield url
-    server.terminate()
-    server.wait(10)
+    stop_app(server)
 
 
 def epoch_shown(page):
@@ -152,5 +151,4 @@ def test_a_deep_link_opened_first_on_a_fresh_server_shows_the_app(browser):
         assert "/train" in page.url and page.get_by_role("button", name="Start training").is_enabled()
         page.close()
     finally:
-        server.terminate()
-        server.wait(10)
+        stop_app(server)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_app import CHROMIUM, open_from_home, start_app
+from browser_app import CHROMIUM, open_from_home, start_app, stop_app
 from test_load import megabytes
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
@@ -18,8 +18,7 @@ def crowded_app(tmp_path):
     """A server as a free Space runs it: one run at a time, and each run capped at one second of training."""
     url, server = start_app(GAN_STUDIO_MAX_RUNS="1", GAN_STUDIO_MAX_SECONDS="1", GAN_STUDIO_CHECKPOINTS=str(tmp_path))
     yield url, server.pid
-    server.terminate()
-    server.wait(10)
+    stop_app(server)
 
 
 def test_twenty_browser_sessions_press_start_together(crowded_app, browser):
