@@ -177,9 +177,7 @@ def train_configs(args):
                           f"({', '.join(POINT_DATASETS)}) train --model mlp2d, image datasets mlp or dcgan")
     overrides = {"dataset": dataset}
     if not points:
-        spec = DATASETS[dataset]
-        overrides.update(image_size=spec.image_size, channels=spec.channels,
-                         **(spec.dcgan_recipe if model == "dcgan" else {}))
+        overrides.update(DATASETS[dataset].settings(model))
     given = given_settings(args)
     if ("epochs" in given or "max_steps" in given) and "max_seconds" not in given:
         overrides["max_seconds"] = 0.0

@@ -274,6 +274,11 @@ class DatasetSpec:
     images: int = 0  # how many images it decodes to (for the memory estimate); 0: known only once listed
     dcgan_recipe: dict = field(default_factory=dict)  # DCGAN settings measured best on this dataset (docs/quality.md)
 
+    def settings(self, family):
+        """What the dataset brings to a run of `family`: its natural size and channels, and its DCGAN recipe."""
+        return {"image_size": self.image_size, "channels": self.channels,
+                **(self.dcgan_recipe if family == "dcgan" else {})}
+
 
 DATASETS = {
     "mnist-sample": DatasetSpec(load_mnist_sample, 28, 1, "MNIST sample (5,000 digits, offline)", 5_000),

@@ -111,12 +111,12 @@ class GAN:
 
         # (1) Update D: maximize log D(x) + log(1 - D(G(z))) (or the chosen loss's D objective)
         for d_step in range(self.cfg.d_steps):
-            z_for_d = torch.randn_like(z, generator=self.rng) if d_step else z  # extra D steps see fresh fakes
-            if d_step:
+            if d_step:  # extra D steps see fresh fakes
+                z_for_d = torch.randn_like(z, generator=self.rng)
                 with torch.no_grad(), self.autocast():
                     fake_for_d = G(z_for_d)
             else:
-                fake_for_d = fake.detach()
+                z_for_d, fake_for_d = z, fake.detach()
             with self.autocast():
                 d_real = D(seen(real)).float()
                 d_fake, code_loss = self._judge(D, seen(fake_for_d), z_for_d)

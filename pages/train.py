@@ -27,13 +27,11 @@ from studio.live_charts import live_charts
 # label → (ganlib preset, overrides, the lesson's explanation)
 MLP = ("The notebooks' MLP GAN: their layers, Adam 2e-4, batch 64, 50 epochs, plus an R1 penalty (γ 10) on D. "
        "Set R1 to 0 to train it exactly as the notebooks did: it then collapses to a few digits.")
-EMOJI = DATASETS["emoji"]
 COLOUR = ("The recommended DCGAN on the shipped emoji, in colour at 32 px, for five minutes: colour takes longer "
           "than digits. Faces, flags and symbols appear first; fine detail takes longer.")
 PRESETS = {"DCGAN (recommended)": ("dcgan", {}, ""),
-           "DCGAN in colour (emoji)": ("dcgan", {"dataset": "emoji", "image_size": EMOJI.image_size,
-                                                 "channels": EMOJI.channels, "max_seconds": 300.0,
-                                                 **EMOJI.dcgan_recipe}, COLOUR),
+           "DCGAN in colour (emoji)": ("dcgan", {"dataset": "emoji", "max_seconds": 300.0,
+                                                 **DATASETS["emoji"].settings("dcgan")}, COLOUR),
            "Original MLP GAN (notebook)": ("mlp", {}, MLP),
            **{f"Lesson: {lesson.title}": (lesson.image_preset, lesson.image_overrides, lesson.explanation)
               for lesson in LESSONS.values() if lesson.image_preset}}
