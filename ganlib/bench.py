@@ -192,7 +192,7 @@ def trainer_loop(model_cfg, train_cfg, data, steps, warmup):
 def quality_of(generator, meter, model_cfg, device):
     """The quality meter's figures for a generator, sampled in eval mode with calibrated BatchNorm."""
     calibrate_batchnorm(generator, model_cfg.latent_dim, device, torch.Generator(device).manual_seed(0))
-    figures = meter.score_generator(generator.eval(), model_cfg.latent_dim)
+    figures = meter.score_generator(generator.eval(), model_cfg)
     return {"frechet": round(figures.frechet, 2), "classes_covered": figures.classes_covered,
             "confidence": round(figures.confidence, 3)}
 

@@ -17,12 +17,12 @@ from .bench import CASES, run_bench
 from .checkpoint import export_generator, load_checkpoint, load_generator
 from .classifier import CLASSIFIER_PATH, train_digit_classifier
 from .config import IMAGE_SIZES, NOISES, OPTIMIZERS, PRESETS, epochs_of, preset
-from .datasets import DATASETS, load_dataset
+from .datasets import DATASETS, class_names, conditional_settings, load_dataset
 from .device import DEVICE_CHOICES, resolve_device
 from .distributed import leave_process_group, rank_and_world_size
 from .errors import ConfigError, Diverged, GanStudioError
 from .images import scatter_picture, to_pil_grid
-from .latent import INTERPOLATIONS, latent_path, render, render_gif, sample_z
+from .latent import INTERPOLATIONS, latent_path, render, render_gif, sample_z, with_class
 from .losses import LOSSES
 from .pointgan import PointGAN, describe_point_metrics, point_noise
 from .points import POINT_DATASETS
@@ -67,6 +67,8 @@ def build_parser():
     train.add_argument("--latent-dim", type=int)
     train.add_argument("--latent-codes", type=int,
                        help="dcgan: InfoGAN-style categorical codes D must read back from the image; 0: off")
+    train.add_argument("--conditional", action="store_true",
+                       help="class-conditional: G draws the class it is asked for (`sample --class`); needs labels")
     train.add_argument("--ngf", type=int, dest="g_width", help="generator width")
     train.add_argument("--ndf", type=int, dest="d_width", help="discriminator width")
     train.add_argument("--d-dropout", type=float)
@@ -96,6 +98,8 @@ def build_parser():
                         help="FILE.png (a grid, or a scatter of 2D points) or FILE.npz (array 'images', or 'points' [N, 2])")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--truncation", type=float, help="sample z from a normal truncated to [-t, t]")
+    sample.add_argument("--class", dest="class_name", metavar="CLASS",
+                        help="conditional runs: the class to draw, by name or number (e.g. 7, or Flags for emoji)")
     sample.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
 
     interp = commands.add_parser("interpolate", help="walk the latent space between two seeds")
@@ -179,6 +183,8 @@ def train_configs(args):
     if not points:
         overrides.update(DATASETS[dataset].settings(model))
     given = given_settings(args)
+    if args.conditional:
+        given = {**conditional_settings(dataset, args.data_dir or ""), **given}
     if ("epochs" in given or "max_steps" in given) and "max_seconds" not in given:
         overrides["max_seconds"] = 0.0
     return preset(model, **{**overrides, **given})
@@ -312,10 +318,32 @@ def cmd_sample(args):
     if checkpoint.model_cfg.family == "mlp2d":
         return write_points(generator, checkpoint.model_cfg, args)
     z = sample_z(args.n, checkpoint.model_cfg.latent_dim, seed=args.seed, truncation=args.truncation)
+    drawn = ""
+    if args.class_name is not None:
+        index, name = asked_class(checkpoint, args.class_name)
+        z, drawn = with_class(z, index, checkpoint.model_cfg.classes), f" of class {name}"
     images = render(generator, z)  # [N, C, H, W] in [-1, 1]
     write_images(images, args.out, nrow=None)
-    print(f"wrote {args.n} samples of shape {tuple(images.shape[1:])} to {args.out}")
+    print(f"wrote {args.n} samples{drawn} of shape {tuple(images.shape[1:])} to {args.out}")
     return 0
+
+
+def asked_class(checkpoint, asked):
+    """(index, name) of the class `--class` names, by name or by number, or one line saying what it can be."""
+    classes = checkpoint.model_cfg.classes
+    if not classes:
+        raise GanStudioError("--class needs a conditional generator (trained with --conditional); this one draws "
+                             "whatever it likes")
+    names = class_names(checkpoint.train_cfg, classes)
+    folded = [name.casefold() for name in names]
+    if asked.casefold() in folded:
+        index = folded.index(asked.casefold())
+    elif asked.isdigit() and int(asked) < classes:
+        index = int(asked)
+    else:
+        raise GanStudioError(f"--class {asked[:40]!r} is not one of this generator's classes: {', '.join(names)} "
+                             f"(or a number from 0 to {classes - 1})")
+    return index, names[index]
 
 
 def write_points(generator, model_cfg, args):
@@ -354,7 +382,7 @@ def cmd_score(args):
     data = load_dataset(train_cfg.dataset, model_cfg.image_size, model_cfg.channels,
                         args.data_dir if args.data_dir is not None else train_cfg.data_dir)
     meter = QualityMeter.for_data(train_cfg.dataset, data.to(device), train_cfg.seed, device)
-    figures = meter.score_generator(generator, model_cfg.latent_dim, seed=args.seed).as_dict()
+    figures = meter.score_generator(generator, model_cfg, seed=args.seed).as_dict()
     for name, value in figures.items():
         shown = " ".join(f"{share:.2f}" for share in value) if isinstance(value, list) else f"{value:.4g}"
         print(f"{name:16} {shown}")

@@ -24,6 +24,7 @@ class ModelConfig:
     d_batchnorm: bool = True  # dcgan only: BatchNorm in D's inner layers
     d_dropout: float = 0.0  # Dropout after each hidden D layer, as in the PyTorch notebook
     latent_codes: int = 0  # dcgan: InfoGAN-style, the first K latent entries pick one of K codes D must read back
+    classes: int = 0  # class-conditional: the first K latent entries pick the class to draw; D is told each class
 
     def validate(self):
         check_choice("model", self.family, IMAGE_FAMILIES)
@@ -39,6 +40,10 @@ class ModelConfig:
         check_whole("latent_codes", self.latent_codes, 0, 100)
         if self.latent_codes and (self.family != "dcgan" or self.latent_codes >= self.latent_dim):
             raise ConfigError("latent codes need the DCGAN and a latent size larger than the number of codes")
+        check_whole("classes", self.classes, 0, 1000)
+        if self.classes and (self.latent_codes or self.classes >= self.latent_dim):
+            raise ConfigError("a conditional GAN draws the class it is asked for instead of latent codes: set latent "
+                              "codes to 0 and keep the latent size larger than the number of classes")
         return self
 
 

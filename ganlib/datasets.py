@@ -10,7 +10,7 @@ import os
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.error import URLError
 
 import numpy as np
@@ -42,9 +42,14 @@ def to_unit_range(images_uint8):
     return images_uint8.float().div_(127.5).sub_(1.0)
 
 
+def batch_indices(order, batch_size):
+    """`order` (a permutation) cut into whole batches, the ragged last one dropped."""
+    return [order[start:start + batch_size] for start in range(0, len(order) - batch_size + 1, batch_size)]
+
+
 @dataclass
 class TensorImages:
-    """A dataset held whole in memory as uint8 [N, C, H, W]."""
+    """A dataset held whole in memory as uint8 [N, C, H, W], with class labels [N] where it has them."""
 
     images: torch.Tensor
     labels: torch.Tensor = None
@@ -55,13 +60,18 @@ class TensorImages:
 
     def to(self, device):
         self.images = self.images.to(device)
+        self.labels = self.labels.to(device) if self.labels is not None else None
         return self
 
     def batches(self, order, batch_size):
         """Yield float batches in [-1, 1] following `order` (a permutation), dropping the ragged last one."""
-        order = order.to(self.images.device)
-        for start in range(0, len(order) - batch_size + 1, batch_size):
-            yield to_unit_range(self.images[order[start:start + batch_size]])
+        for index in batch_indices(order.to(self.images.device), batch_size):
+            yield to_unit_range(self.images[index])
+
+    def labelled_batches(self, order, batch_size):
+        """Like batches, each with its class labels: (images, labels [B])."""
+        for index in batch_indices(order.to(self.images.device), batch_size):
+            yield to_unit_range(self.images[index]), self.labels[index]
 
 
 class ImageFiles(torch.utils.data.Dataset):
@@ -92,10 +102,14 @@ class StreamedImages:
         return self
 
     def batches(self, order, batch_size):
-        chunks = [order[i:i + batch_size].tolist() for i in range(0, len(order) - batch_size + 1, batch_size)]
+        chunks = [index.tolist() for index in batch_indices(order, batch_size)]
         loader = torch.utils.data.DataLoader(self.files, batch_sampler=chunks, num_workers=min(4, os.cpu_count() or 1))
         for batch in loader:
             yield to_unit_range(batch.to(self.device, non_blocking=True))
+
+    def labelled_batches(self, order, batch_size):
+        for images, index in zip(self.batches(order, batch_size), batch_indices(order, batch_size)):
+            yield images, self.labels[index].to(self.device)
 
 
 def max_image_pixels():
@@ -213,21 +227,57 @@ def load_cifar10(image_size, channels, data_dir=""):
 
 def load_folder(image_size, channels, data_dir=""):
     """A folder of images (flat or with class subfolders) or a .zip of them, resized and center-cropped."""
+    path = folder_path(data_dir)
+    if path.is_file():
+        return load_zip(path, image_size, channels)
+    paths = folder_images(path)
+    labels, _ = class_folders([p.relative_to(path).as_posix() for p in paths])
+    if len(paths) * channels * image_size ** 2 > memory_budget_bytes():
+        return StreamedImages(ImageFiles(paths, image_size, channels), labels)
+    return decode_all([p.read_bytes for p in paths], image_size, channels, str(path), labels)
+
+
+def folder_path(data_dir):
+    """The path of an existing folder or .zip of images, or a DatasetError saying what is wrong with it."""
     if not data_dir:
         raise DatasetError("the folder dataset needs a folder or .zip of images: pass --data-dir PATH")
     path = Path(data_dir).expanduser()
     if not path.exists():
         raise DatasetError(f"{path} does not exist")
-    if path.is_file() and zipfile.is_zipfile(path):
-        return load_zip(path, image_size, channels)
-    if not path.is_dir():
+    if not path.is_dir() and not (path.is_file() and zipfile.is_zipfile(path)):
         raise DatasetError(f"{path.name} is neither a folder nor a .zip of images")
+    return path
+
+
+def folder_images(path):
     paths = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise DatasetError(f"no images found in {path} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
-    if len(paths) * channels * image_size ** 2 > memory_budget_bytes():
-        return StreamedImages(ImageFiles(paths, image_size, channels))
-    return decode_all([p.read_bytes for p in paths], image_size, channels, str(path))
+    return paths
+
+
+def class_folders(relative_paths):
+    """(labels [N] or None, class names): images kept in one subfolder per class (two or more) are labelled by
+    their subfolder, sorted by name. A single folder around everything (as zips often have) is looked through."""
+    parts = [PurePosixPath(p).parts for p in relative_paths]
+    while parts and all(len(p) > 2 for p in parts) and len({p[0] for p in parts}) == 1:
+        parts = [p[1:] for p in parts]
+    names = sorted({p[0] for p in parts})
+    if any(len(p) < 2 for p in parts) or len(names) < 2:
+        return None, ()
+    index = {name: i for i, name in enumerate(names)}
+    return torch.tensor([index[p[0]] for p in parts]), tuple(names)
+
+
+def folder_classes(data_dir):
+    """The class names of a folder or .zip of images (empty when it has no class subfolders)."""
+    path = folder_path(data_dir)
+    if path.is_file():
+        with open_zip(path, path.name) as archive:
+            members = [info.filename for info in checked_zip_members(archive, path.name)[0]]
+    else:
+        members = [p.relative_to(path).as_posix() for p in folder_images(path)]
+    return class_folders(members)[1]
 
 
 def load_zip(path, image_size, channels):
@@ -239,12 +289,13 @@ def load_zip(path, image_size, channels):
                                f"{gigabytes(decoded)} of memory, more than the {gigabytes(budget)} a run may use "
                                "here: lower the image size or upload fewer images")
         readers = [(lambda info=info: archive.read(info)) for info in members]
-        data = decode_all(readers, image_size, channels, path.name)
+        labels, _ = class_folders([info.filename for info in members])
+        data = decode_all(readers, image_size, channels, path.name, labels)
     data.skipped += skipped
     return data
 
 
-def decode_all(readers, image_size, channels, where):
+def decode_all(readers, image_size, channels, where, labels=None):
     """Decode every image (threads: Pillow releases the GIL), skipping and counting unreadable files."""
     def decode(read):
         try:
@@ -254,10 +305,11 @@ def decode_all(readers, image_size, channels, where):
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         decoded = list(pool.map(decode, readers))
-    images = [image for image in decoded if image is not None]
-    if not images:
+    kept = [i for i, image in enumerate(decoded) if image is not None]
+    if not kept:
         raise DatasetError(f"no readable images in {where}: {len(decoded)} files, none of them an image")
-    return TensorImages(torch.stack(images), skipped=len(decoded) - len(images))
+    return TensorImages(torch.stack([decoded[i] for i in kept]), labels[kept] if labels is not None else None,
+                        skipped=len(decoded) - len(kept))
 
 
 # Measured on emoji (docs/quality.md: "Emoji"): DiffAugment drew worse in 8,000 steps than none in 4,000, and latent
@@ -273,6 +325,11 @@ class DatasetSpec:
     title: str
     images: int = 0  # how many images it decodes to (for the memory estimate); 0: known only once listed
     dcgan_recipe: dict = field(default_factory=dict)  # DCGAN settings measured best on this dataset (docs/quality.md)
+    class_names: object = ()  # what a conditional GAN can be asked to draw: names, or a function of the data folder
+
+    def classes(self, data_dir=""):
+        """The dataset's class names (empty: it has no labels, so no conditional GAN)."""
+        return self.class_names(data_dir) if callable(self.class_names) else self.class_names
 
     def settings(self, family):
         """What the dataset brings to a run of `family`: its natural size and channels, and its DCGAN recipe."""
@@ -280,15 +337,41 @@ class DatasetSpec:
                 **(self.dcgan_recipe if family == "dcgan" else {})}
 
 
+DIGITS = tuple("0123456789")
+FASHION_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
+                   "ankle boot")
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
 DATASETS = {
-    "mnist-sample": DatasetSpec(load_mnist_sample, 28, 1, "MNIST sample (5,000 digits, offline)", 5_000),
-    "emoji": DatasetSpec(load_emoji, 32, 3, "Emoji (1,906 Twemoji in colour, offline)", 1_906, EMOJI_RECIPE),
-    "mnist": DatasetSpec(mnist_like_loader("MNIST", "MNIST"), 28, 1, "MNIST (download)", 60_000),
+    "mnist-sample": DatasetSpec(load_mnist_sample, 28, 1, "MNIST sample (5,000 digits, offline)", 5_000,
+                                class_names=DIGITS),
+    "emoji": DatasetSpec(load_emoji, 32, 3, "Emoji (1,906 Twemoji in colour, offline)", 1_906, EMOJI_RECIPE,
+                         class_names=lambda data_dir: emoji_arrays()[2]),
+    "mnist": DatasetSpec(mnist_like_loader("MNIST", "MNIST"), 28, 1, "MNIST (download)", 60_000, class_names=DIGITS),
     "fashion-mnist": DatasetSpec(mnist_like_loader("FashionMNIST", "Fashion-MNIST"), 28, 1,
-                                 "Fashion-MNIST (download)", 60_000),
-    "cifar10": DatasetSpec(load_cifar10, 32, 3, "CIFAR-10 (download)", 50_000),
-    "folder": DatasetSpec(load_folder, 64, 3, "Your images (folder or .zip)"),
+                                 "Fashion-MNIST (download)", 60_000, class_names=FASHION_CLASSES),
+    "cifar10": DatasetSpec(load_cifar10, 32, 3, "CIFAR-10 (download)", 50_000, class_names=CIFAR10_CLASSES),
+    "folder": DatasetSpec(load_folder, 64, 3, "Your images (folder or .zip)", class_names=folder_classes),
 }
+
+
+def conditional_settings(name, data_dir=""):
+    """The settings that make a run class-conditional on a dataset: one class per label, no latent codes (the class
+    takes their place in z), or a DatasetError saying the dataset has no labels."""
+    classes = DATASETS[name].classes(data_dir)
+    if not classes:
+        raise DatasetError(f"{DATASETS[name].title} has no class labels to condition on (a folder needs one "
+                           "subfolder of images per class)")
+    return {"classes": len(classes), "latent_codes": 0}
+
+
+def class_names(train_cfg, classes):
+    """The names of a conditional run's classes ('0'…'9', 'Flags'), or their numbers where the data is gone."""
+    try:
+        names = DATASETS[train_cfg.dataset].classes(train_cfg.data_dir)
+    except (DatasetError, OSError, KeyError):
+        names = ()
+    return tuple(names) if len(names) == classes else tuple(str(i) for i in range(classes))
 
 
 def load_dataset(name, image_size, channels, data_dir=""):

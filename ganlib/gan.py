@@ -89,16 +89,17 @@ class GAN:
 
     # --- one step of the game ----------------------------------------------------------------------
 
-    def train_step(self, real):
-        """One D update (d_steps of them) and one G update on a batch of real images [B, C, H, W]; returns
-        the step's metrics as one tensor on the device (METRIC_NAMES order)."""
+    def train_step(self, real, labels=None):
+        """One D update (d_steps of them) and one G update on a batch of real images [B, C, H, W] (and their
+        classes [B], for a conditional GAN); returns the step's metrics as one tensor on the device
+        (METRIC_NAMES order)."""
         if self.sample_generator is not self.generator:
             self.ema_weight.fill_(average_weight(self.cfg.ema_decay, self.step))
-        metrics = self._step_fn(real)
+        metrics = self._step_fn(real) if labels is None else self._step_fn(real, labels)
         self.step += 1
         return metrics
 
-    def _train_step(self, real):
+    def _train_step(self, real, labels=None):
         G, D, loss = self.train_generator, self.train_discriminator, self.loss
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
@@ -118,13 +119,14 @@ class GAN:
             else:
                 z_for_d, fake_for_d = z, fake.detach()
             with self.autocast():
-                d_real = D(seen(real)).float()
+                d_real = D(seen(real), labels).float()
                 d_fake, code_loss = self._judge(D, seen(fake_for_d), z_for_d)
                 loss_d = loss.d_loss(d_real, d_fake) + code_loss
                 if self.cfg.r1_gamma:
                     loss_d = loss_d + self.cfg.r1_gamma / 2 * r1_penalty(d_real, real)
                 if loss.gradient_penalty:
-                    loss_d = loss_d + loss.gradient_penalty * self._gradient_penalty(real.detach(), fake_for_d)
+                    loss_d = loss_d + loss.gradient_penalty * self._gradient_penalty(real.detach(), fake_for_d,
+                                                                                     labels)
             self.opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             grad_norm_d = torch.nn.utils.get_total_norm([p.grad for p in D.parameters()])
@@ -152,19 +154,20 @@ class GAN:
         """(D's logits for generated images, the latent-code loss). With latent codes (InfoGAN), D's second head
         guesses each image's code and both networks lower the cross-entropy of that guess: D learns to read the
         code and G to draw each code recognizably differently, which splits its drawings into distinct kinds
-        (digits, for MNIST) with no labels. Without codes the second number is 0."""
-        codes = self.model_cfg.latent_codes
+        (digits, for MNIST) with no labels. Without codes the second number is 0. A conditional D is told the
+        class each image was drawn for."""
+        codes, classes = self.model_cfg.latent_codes, self.model_cfg.classes
         if not codes:
-            return D(fake).float(), 0.0
+            return D(fake, chosen_codes(z, classes) if classes else None).float(), 0.0
         logits, code_logits = D(fake, with_codes=True)
         return logits.float(), F.cross_entropy(code_logits.float(), chosen_codes(z, codes))
 
     def _augment(self, images):
         return diff_augment(images, self.cfg.augment, self.rng) if self.cfg.augment else images
 
-    def _gradient_penalty(self, real, fake):
+    def _gradient_penalty(self, real, fake, labels):
         alpha = torch.rand(real.shape[0], 1, 1, 1, device=self.device, generator=self.rng)
-        return gradient_penalty(self.discriminator, real, fake.to(real.dtype), alpha)
+        return gradient_penalty(lambda mixed: self.discriminator(mixed, labels), real, fake.to(real.dtype), alpha)
 
     def scale_learning_rates(self, scale):
         """Both learning rates at `scale` × their configured values (lr_decay: 1 at the start, 0 at the end)."""

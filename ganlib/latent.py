@@ -16,12 +16,20 @@ def sample_z(n, latent_dim, *, seed=None, truncation=None, device="cpu"):
     return z.to(device)
 
 
-def latents_for_codes(codes, per_code, latent_dim, *, seed=0):
-    """[codes × per_code, latent_dim]: per_code latents for each latent code in turn (a generator with latent codes
-    reads only which of the first `codes` entries is largest, so that one is set to 1 and the others to 0)."""
-    z = sample_z(per_code, latent_dim, seed=seed).repeat(codes, 1)
-    z[:, :codes] = torch.eye(codes).repeat_interleave(per_code, 0)
+def with_class(z, index, classes):
+    """z [N, D] asking for class (or latent code) `index` of `classes`: a generator with codes reads only which of
+    the first `classes` entries is largest, so that one is set to 1 and the others to 0. The rest of z, the style,
+    stays as it was."""
+    z = z.clone()
+    z[:, :classes] = 0.0
+    z[:, index] = 1.0
     return z
+
+
+def latents_for_codes(codes, per_code, latent_dim, *, seed=0):
+    """[codes × per_code, latent_dim]: the same per_code latents asking for each code (or class) in turn."""
+    z = sample_z(per_code, latent_dim, seed=seed)
+    return torch.cat([with_class(z, code, codes) for code in range(codes)])
 
 
 def lerp(a, b, t):

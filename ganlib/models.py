@@ -12,10 +12,12 @@ from torch.nn import functional as F
 
 
 class MLPGenerator(nn.Module):
-    """z(latent_dim) → w → 2w → 4w → C·H·W, ReLU hidden, Tanh out (w=256 is the notebooks' 256-512-1024)."""
+    """z(latent_dim) → w → 2w → 4w → C·H·W, ReLU hidden, Tanh out (w=256 is the notebooks' 256-512-1024). A
+    conditional one reads the class from the first entries of z, as the DCGAN does (with_code)."""
 
     def __init__(self, cfg):
         super().__init__()
+        self.codes = cfg.classes
         self.out_shape = (cfg.channels, cfg.image_size, cfg.image_size)
         w = cfg.g_width
         self.net = nn.Sequential(
@@ -26,11 +28,34 @@ class MLPGenerator(nn.Module):
         )
 
     def forward(self, z):  # z: [B, latent_dim] → [B, C, H, W] in [-1, 1]
-        return self.net(z).view(-1, *self.out_shape)
+        return self.net(with_code(z, self.codes)).view(-1, *self.out_shape)
 
     def features(self, z):
         """First hidden layer's activations [B, w]: where the latent explorer finds its directions."""
-        return self.net[:2](z)
+        return self.net[:2](with_code(z, self.codes))
+
+
+class ClassProjection(nn.Module):
+    """A conditional D's class term, ⟨embedding(y), features(x)⟩ added to its logit (the projection
+    discriminator, Miyato & Koyama 2018): D then judges "a real image of class y", so G must draw the class it
+    was asked for. Starts at zero: D begins unconditional and learns what each class looks like."""
+
+    def __init__(self, classes, feature_size):
+        super().__init__()
+        self.embedding = nn.Embedding(classes, feature_size)
+        nn.init.zeros_(self.embedding.weight)
+
+    def forward(self, features, labels):  # features [B, ...], labels [B] → [B]
+        return (self.embedding(labels) * features.flatten(1)).sum(1)
+
+
+def judge(net, projection, x, labels):
+    """Logits [B] of a D whose last layer is net[-1], and the features it reads (net[:-1](x))."""
+    features = net[:-1](x)
+    logits = net[-1](features).view(-1)
+    if labels is not None:
+        logits = logits + projection(features, labels).to(logits.dtype)
+    return logits, features
 
 
 class MLPDiscriminator(nn.Module):
@@ -45,9 +70,10 @@ class MLPDiscriminator(nn.Module):
             nn.Linear(4 * w, 2 * w), nn.LeakyReLU(0.2, True), nn.Dropout(cfg.d_dropout),
             nn.Linear(2 * w, 1),
         )
+        self.projection = ClassProjection(cfg.classes, 2 * w) if cfg.classes else None
 
-    def forward(self, x):  # x: [B, C, H, W] → logits [B]
-        return self.net(x).view(-1)
+    def forward(self, x, labels=None):  # x: [B, C, H, W], labels [B] for a conditional D → logits [B]
+        return judge(self.net, self.projection, x, labels)[0]
 
 
 def dcgan_layout(image_size):
@@ -78,11 +104,11 @@ def with_code(z, codes):
 
 class DCGANGenerator(nn.Module):
     """ConvTranspose + BatchNorm + ReLU from a base×base map up to the image, Tanh out. With latent codes
-    (InfoGAN), the first entries of z become a one-hot code (with_code)."""
+    (InfoGAN) or classes (conditional), the first entries of z become a one-hot code (with_code)."""
 
     def __init__(self, cfg):
         super().__init__()
-        self.codes = cfg.latent_codes
+        self.codes = cfg.classes or cfg.latent_codes
         base, n_up = dcgan_layout(cfg.image_size)
         width = cfg.g_width * 2 ** (n_up - 1)
         layers = [nn.ConvTranspose2d(cfg.latent_dim, width, base, 1, 0, bias=False),
@@ -105,7 +131,8 @@ class DCGANGenerator(nn.Module):
 
 class DCGANDiscriminator(nn.Module):
     """Strided Conv + LeakyReLU(0.2) (+ BatchNorm, + Dropout) down to base×base, then one logit. With latent
-    codes, a second head on the same features guesses which code G was given (InfoGAN's Q network)."""
+    codes, a second head on the same features guesses which code G was given (InfoGAN's Q network); a
+    conditional one adds a class projection to its logit."""
 
     def __init__(self, cfg):
         super().__init__()
@@ -121,14 +148,14 @@ class DCGANDiscriminator(nn.Module):
         layers += [nn.Conv2d(width, 1, base, 1, 0, bias=False)]
         self.net = nn.Sequential(*layers)
         self.code_head = nn.Conv2d(width, cfg.latent_codes, base, 1, 0) if cfg.latent_codes else None
+        self.projection = ClassProjection(cfg.classes, width * base * base) if cfg.classes else None
         self.apply(dcgan_init)
 
-    def forward(self, x, with_codes=False):
-        """x: [B, C, H, W] → logits [B]; with_codes: (logits [B], code logits [B, latent_codes])."""
-        if not with_codes:
-            return self.net(x).view(-1)
-        features = self.net[:-1](x)
-        return self.net[-1](features).view(-1), self.code_head(features).flatten(1)
+    def forward(self, x, labels=None, with_codes=False):
+        """x: [B, C, H, W], labels [B] for a conditional D → logits [B]; with_codes: (logits [B], code logits
+        [B, latent_codes])."""
+        logits, features = judge(self.net, self.projection, x, labels)
+        return (logits, self.code_head(features).flatten(1)) if with_codes else logits
 
 
 def mlp(sizes, activation):

@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 from .classifier import load_digit_classifier
 from .latent import render, sample_z
+from .models import chosen_codes
 
 QUALITY_SAMPLES = 1000  # per score: every figure in a run, a card and `score` uses this many samples
 REAL_REFERENCE_IMAGES = 2000
@@ -32,6 +33,8 @@ class QualityScore:
     confidence: float = None  # digits only: mean top-class probability
     classes_covered: int = None  # digits only: digits with at least a quarter of their fair share
     legible: float = None  # digits only: share of samples the classifier reads with at least LEGIBLE confidence
+    as_asked: float = None  # conditional digits only: share of samples read as the digit they were drawn for
+    worst_as_asked: float = None  # conditional digits only: that share for the digit drawn least faithfully
 
     def as_dict(self):
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -42,6 +45,8 @@ class QualityScore:
         if self.class_histogram is None:
             return f"{frechet} · diversity {self.diversity:.2f}"
         legible = f"legible {self.legible:.0%} · " if self.legible is not None else ""  # older cards lack it
+        if self.as_asked is not None:
+            legible += f"as asked {self.as_asked:.0%} (worst digit {self.worst_as_asked:.0%}) · "
         return (f"{legible}digits {self.classes_covered}/10 · KL {self.kl_uniform:.3f} · confidence "
                 f"{self.confidence:.2f} · {frechet}")
 
@@ -138,13 +143,15 @@ class QualityMeter:
             features.append(feature)
         return torch.cat(features), torch.cat(probabilities) if probabilities else None
 
-    def score_generator(self, generator, latent_dim, seed=1):
+    def score_generator(self, generator, model_cfg, seed=1):
         """Score QUALITY_SAMPLES samples of an eval-mode generator from one seed: the figures `score` and the
         checkpoint cards give (a run's trainer draws the same latents, seed + 1 of its training seed)."""
-        return self.score(render(generator, sample_z(QUALITY_SAMPLES, latent_dim, seed=seed)))
+        z = sample_z(QUALITY_SAMPLES, model_cfg.latent_dim, seed=seed)
+        return self.score(render(generator, z), chosen_codes(z, model_cfg.classes) if model_cfg.classes else None)
 
-    def score(self, images):
-        """images: float [N, C, H, W] in [-1, 1] (N ≥ 2; QUALITY_SAMPLES for figures comparable across runs)."""
+    def score(self, images, asked=None):
+        """images: float [N, C, H, W] in [-1, 1] (N ≥ 2; QUALITY_SAMPLES for figures comparable across runs);
+        asked: the digit each was drawn for [N], for a conditional generator."""
         features, probabilities = self._features_and_probabilities(images)
         score = QualityScore(frechet=frechet_distance(gaussian_stats(features), self.real_stats),
                              diversity=mean_pairwise_distance(features) / max(self.real_spread, 1e-12),
@@ -157,4 +164,8 @@ class QualityMeter:
             score.confidence = probabilities.max(1).values.mean().item()
             score.legible = (probabilities.max(1).values >= LEGIBLE).float().mean().item()
             score.classes_covered = sum(p >= COVERED_SHARE / 10 for p in histogram)
+            if asked is not None:
+                read_as_asked = (probabilities.argmax(1) == asked.to(probabilities.device)).float()
+                score.as_asked = read_as_asked.mean().item()
+                score.worst_as_asked = min(read_as_asked[asked == digit].mean().item() for digit in asked.unique())
         return score

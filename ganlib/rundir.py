@@ -7,8 +7,8 @@ from .checkpoint import CHECKPOINT_NAME, atomic_write
 
 METRIC_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g", "grad_norm_d")
 CSV_COLUMNS = ("step", "epoch", *METRIC_NAMES, "seconds")
-QUALITY_COLUMNS = ("epoch", "step", "frechet", "real_frechet", "diversity", "legible", "kl_uniform", "confidence",
-                   "classes_covered", *(f"share_{digit}" for digit in range(10)))
+QUALITY_COLUMNS = ("epoch", "step", "frechet", "real_frechet", "diversity", "legible", "as_asked", "worst_as_asked",
+                   "kl_uniform", "confidence", "classes_covered", *(f"share_{digit}" for digit in range(10)))
 
 
 class RunDirectory:
@@ -63,8 +63,12 @@ class RunDirectory:
 
 
 def append_csv(path, columns, rows):
-    """Append dict rows to a CSV file, writing the header when the file is new."""
+    """Append dict rows to a CSV file, writing the header when the file is new and keeping the header it has
+    otherwise (a run resumed from an older version's folder)."""
     new_file = not path.exists()
+    if not new_file:
+        with open(path, newline="") as f:
+            columns = next(csv.reader(f), None) or columns
     with open(path, "a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         if new_file:

@@ -22,13 +22,15 @@ from .errors import CheckpointError, ConfigError, Diverged, GanStudioError
 from .gan import GAN
 from .host import run_memory_budget
 from .images import to_pil_grid
-from .latent import sample_z
+from .latent import latents_for_codes, sample_z
 from .losses import get_loss
 from .memory import estimate_run
+from .models import chosen_codes
 from .quality import QUALITY_SAMPLES, QualityMeter, QualityScore
 from .rundir import METRIC_NAMES, RunDirectory
 
 GRID_SIZE = 64
+GRID_COLUMNS = 8
 
 
 # --- events -----------------------------------------------------------------------------------------
@@ -95,6 +97,15 @@ class Failed:
     step: int
 
 
+def grid_latents(model_cfg, seed):
+    """The latents of every grid of a run: GRID_SIZE random ones, or for a conditional GAN of up to 12 classes one
+    row per class, each column keeping its style (the same z), so the grid shows what conditioning does."""
+    classes = model_cfg.classes
+    if classes and classes <= 12:
+        return latents_for_codes(classes, GRID_COLUMNS, model_cfg.latent_dim, seed=seed)
+    return sample_z(GRID_SIZE, model_cfg.latent_dim, seed=seed)
+
+
 def epoch_order(seed, epoch, n):
     """The data order of one epoch, a function of (seed, epoch) alone so a resumed run replays it."""
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
@@ -116,7 +127,7 @@ class Trainer:
         if self.world_size > 1:
             self.device = join_process_group(self.device)
         self.gan = GAN(model_cfg, train_cfg, self.device, self.rank, self.world_size)
-        self.fixed_noise = sample_z(GRID_SIZE, model_cfg.latent_dim, seed=train_cfg.seed, device=self.device)
+        self.fixed_noise = grid_latents(model_cfg, train_cfg.seed).to(self.device)
         self.quality_noise = sample_z(QUALITY_SAMPLES, model_cfg.latent_dim, seed=train_cfg.seed + 1, device=self.device)
         self.quality_meter = None  # built with the data, from its real images
         self.data, self.report_every = data, report_every
@@ -177,7 +188,7 @@ class Trainer:
 
     def sample_grid(self):
         """A grid of the fixed noise batch: the same 64 latents every epoch, so grids compare."""
-        return to_pil_grid(self.gan.draw(self.fixed_noise))
+        return to_pil_grid(self.gan.draw(self.fixed_noise), nrow=GRID_COLUMNS)
 
     def real_grid(self, n=GRID_SIZE):
         """A grid of real training images, to show beside the fakes (None until the data is loaded)."""
@@ -241,6 +252,7 @@ class Trainer:
         cfg = self.cfg
         if self.data is None:
             self.data = load_dataset(cfg.dataset, self.model_cfg.image_size, self.model_cfg.channels, cfg.data_dir)
+        self.check_labels()
         self.data.to(self.device)
         if self.rank == 0:
             self.quality_meter = QualityMeter.for_data(cfg.dataset, self.data, cfg.seed, self.device)
@@ -259,7 +271,9 @@ class Trainer:
         self._clock_since = time.perf_counter()
         while self._epochs_left():
             order = self._shard(epoch_order(cfg.seed, self.epoch, n))[self.batch_in_epoch * cfg.batch_size:]
-            for real in self.data.batches(order, cfg.batch_size):
+            conditional = bool(self.model_cfg.classes)
+            for batch in (self.data.labelled_batches if conditional else self.data.batches)(order, cfg.batch_size):
+                real, labels = batch if conditional else (batch, None)
                 if not self._running.is_set():  # paused: report where it stands, stop the clock until resumed
                     self._report(pending, window_start, window_steps, total_steps)
                     pending = []
@@ -275,7 +289,7 @@ class Trainer:
                 if cfg.lr_decay:
                     self.gan.scale_learning_rates(1 - self._budget_used(total_steps))
                 with self.gan.lock:
-                    pending.append(self.gan.train_step(real))
+                    pending.append(self.gan.train_step(real, labels))
                     self.batch_in_epoch += 1
                 window_steps += 1
                 self._tick()
@@ -297,6 +311,18 @@ class Trainer:
             pending, window_start, window_steps = [], time.perf_counter(), 0
             self._clock_since = window_start
         return "completed"
+
+    def check_labels(self):
+        """A conditional GAN needs a class for every training image, within the classes its networks have."""
+        classes, labels = self.model_cfg.classes, getattr(self.data, "labels", None)
+        if not classes:
+            return
+        if labels is None:
+            raise ConfigError(f"a conditional GAN needs class labels, which the {self.cfg.dataset} data does not have "
+                              "(a folder needs one subfolder of images per class)")
+        if int(labels.max()) >= classes:
+            raise ConfigError(f"the data has {int(labels.max()) + 1} classes, more than the {classes} the networks "
+                              "were built for")
 
     def _tick(self):
         """Add the time since the last tick to the training clock. On a GPU, steps run after their launch
@@ -372,7 +398,9 @@ class Trainer:
     def _score_quality(self):
         if self.quality_meter is None:  # not rank 0
             return
-        score = self.quality_meter.score(self.gan.draw(self.quality_noise))
+        classes = self.model_cfg.classes
+        score = self.quality_meter.score(self.gan.draw(self.quality_noise),
+                                         asked=chosen_codes(self.quality_noise, classes) if classes else None)
         epoch = round(self.epochs_done, 3)
         self.last_quality = {"epoch": epoch, **score.as_dict()}
         if self.run_dir:

@@ -10,12 +10,12 @@ from studio.session import (HEARTBEAT_SECONDS, generator_folders, keep_alive, pa
 from ganlib import charts
 from ganlib.checkpoint import PREVIOUS, load_generator, stage_upload
 from ganlib.config import config_from_dict
-from ganlib.datasets import TensorImages, load_dataset, to_unit_range
+from ganlib.datasets import TensorImages, class_names, load_dataset, to_unit_range
 from ganlib.errors import GanStudioError
 from ganlib.host import run_memory_budget
 from ganlib.images import to_pil_grid
 from ganlib.latent import (latent_path, latents_for_codes, move_along, principal_directions, render, render_gif,
-                          sample_z)
+                          sample_z, with_class)
 from ganlib.nearest import nearest_images, typical_real_distance
 from ganlib.quality import QualityScore
 
@@ -31,6 +31,9 @@ TRUNCATION_NOTE = ("Truncation draws z closer to the centre of the Gaussian: low
                    "typical images and less variety; 0 turns it off.")
 SLERP_NOTE = ("A Gaussian latent lives near a sphere of radius √D. `lerp` cuts straight through the sphere's "
               "emptier inside, where images fade; `slerp` follows the sphere, so every frame looks typical.")
+CLASS_NOTE = ("This generator was trained with labels: the first entries of its latent say which class to draw. "
+              "Pick one and every view below draws it: the samples, the walks (same class, another style) and the "
+              "directions.")
 NEAREST_NOTE = ("The distance is the pixel difference in the [-1, 1] range: 0 is an exact copy. A real training "
                 "image's nearest other one is typically {typical:.2f} away, so fakes far closer than that are "
                 "memorized; fakes about that far are new drawings.")
@@ -112,7 +115,20 @@ def describe(checkpoint):
 
 # ---- the four views ------------------------------------------------------------------------------------
 
-def samples_view(generator, latent_dim):
+def class_choice(checkpoint):
+    """For a conditional generator, the class every view below draws: a function that makes latents ask for it
+    (the identity for 'any class', and for generators that were never told classes)."""
+    classes = checkpoint.model_cfg.classes
+    if not classes:
+        return lambda z: z
+    names = class_names(checkpoint.train_cfg, classes)
+    st.subheader("Draw me a …")
+    choice = st.selectbox("Class", [None, *range(classes)], key="explore_class", help=CLASS_NOTE,
+                          format_func=lambda index: "any class" if index is None else names[index])
+    return (lambda z: z) if choice is None else (lambda z: with_class(z, choice, classes))
+
+
+def samples_view(generator, latent_dim, asked):
     """A numbered grid of samples → (latents [GRID_SIZE, D], images, truncation) for the views below."""
     st.subheader("Random samples")
     seed_col, button_col, truncation_col = st.columns([1, 1, 2])
@@ -121,7 +137,7 @@ def samples_view(generator, latent_dim):
         explore_seed=int(torch.randint(2**31 - 1, ())) ))
     truncation = truncation_col.slider("Truncation", 0.0, 3.0, 0.0, 0.1, key="explore_truncation")
     truncation_col.caption(TRUNCATION_NOTE)
-    latents = sample_z(GRID_SIZE, latent_dim, seed=seed, truncation=truncation or None)
+    latents = asked(sample_z(GRID_SIZE, latent_dim, seed=seed, truncation=truncation or None))
     images = render(generator, latents)
     columns = st.columns(GRID_COLUMNS)
     for index, image in enumerate(images):
@@ -130,23 +146,32 @@ def samples_view(generator, latent_dim):
     return latents, images, truncation
 
 
-def codes_view(generator, model_cfg):
-    """For a generator with latent codes: what it draws for each code, the same noise along each row's columns."""
-    st.subheader("What each latent code draws")
-    st.caption("Each row is one code; each column keeps the rest of z. G was never told which digit is which: D "
-               "only had to tell its codes apart, so codes tend to become kinds of drawing, often one digit each.")
-    latents = latents_for_codes(model_cfg.latent_codes, CODE_COLUMNS, model_cfg.latent_dim)
+def codes_view(generator, checkpoint):
+    """For a generator with latent codes or classes: what it draws for each, the same noise down each column."""
+    model_cfg = checkpoint.model_cfg
+    if model_cfg.classes:
+        st.subheader("Same style, another class")
+        names = class_names(checkpoint.train_cfg, model_cfg.classes)
+        st.caption(plain(f"Each row asks for one class (top to bottom: {', '.join(names)}); each column keeps the rest "
+                         "of z, which G uses for everything the class leaves open: thickness, slant, size, colour."))
+    else:
+        st.subheader("What each latent code draws")
+        st.caption("Each row is one code; each column keeps the rest of z. G was never told which digit is which: D "
+                   "only had to tell its codes apart, so codes tend to become kinds of drawing, often one digit each.")
+    codes = model_cfg.classes or model_cfg.latent_codes
+    latents = latents_for_codes(codes, CODE_COLUMNS, model_cfg.latent_dim,
+                                seed=st.session_state.get("explore_seed", 0))
     st.image(to_pil_grid(render(generator, latents), nrow=CODE_COLUMNS, scale=2), width=CODE_COLUMNS * 60)
 
 
-def interpolation_view(generator, latents, truncation):
+def interpolation_view(generator, latents, truncation, asked):
     st.subheader("Walk from one sample to another")
     ends = st.radio("Endpoints", ["Samples from the grid", "Two seeds"], horizontal=True, key="explore_ends")
     a_col, b_col, via_col = st.columns([1, 1, 2])
     if ends == "Two seeds":
         seeds = [a_col.number_input("From seed", 0, 2**31 - 1, 0, key="explore_seed_a"),
                  b_col.number_input("To seed", 0, 2**31 - 1, 1, key="explore_seed_b")]
-        keys = [sample_z(1, latents.shape[1], seed=s, truncation=truncation or None)[0] for s in seeds]
+        keys = [asked(sample_z(1, latents.shape[1], seed=s, truncation=truncation or None))[0] for s in seeds]
     else:
         numbers = range(len(latents))
         start = a_col.selectbox("From sample", numbers, 0, format_func=lambda i: f"#{i}", key="explore_from")
@@ -208,7 +233,7 @@ def nearest_view(checkpoint, images, focus, own_run):
     st.caption(NEAREST_NOTE.format(typical=typical))
 
 
-def directions_view(generator, path, stamp, latents, focus):
+def directions_view(generator, path, stamp, latents, focus, asked):
     st.subheader("Move along the generator's main directions")
     directions, explained = cached_directions(str(path), stamp)
     st.caption("Each direction is a principal axis of the generator's first-layer features, mapped back to "
@@ -217,10 +242,10 @@ def directions_view(generator, path, stamp, latents, focus):
     amounts = [slider_col.slider(f"Direction {k + 1} ({share:.1%} of feature variance)", -SLIDER_REACH,
                                  SLIDER_REACH, 0.0, 0.25, key=f"explore_direction_{k}")
                for k, share in enumerate(explained.tolist())]
-    moved = render(generator, move_along(latents[focus], directions, amounts)[None])
+    moved = render(generator, asked(move_along(latents[focus], directions, amounts)[None]))
     image_col.image(to_pil_grid(moved, padding=0, scale=6), caption=f"sample #{focus}, moved", width="stretch")
     reach = torch.linspace(-SLIDER_REACH, SLIDER_REACH, 7)
-    sweeps = torch.stack([latents[focus] + step * direction for direction in directions for step in reach])
+    sweeps = asked(torch.stack([latents[focus] + step * direction for direction in directions for step in reach]))
     st.image(to_pil_grid(render(generator, sweeps), nrow=len(reach), scale=2),
              caption=f"Each row: one direction, from −{SLIDER_REACH:g} to +{SLIDER_REACH:g}", width=420)
 
@@ -238,10 +263,11 @@ except (GanStudioError, OSError) as error:
     st.error(plain(error))
     st.stop()
 st.caption(plain(describe(checkpoint)))
-latents, images, truncation = samples_view(generator, checkpoint.model_cfg.latent_dim)
-if checkpoint.model_cfg.latent_codes:
-    codes_view(generator, checkpoint.model_cfg)
-interpolation_view(generator, latents, truncation)
+asked = class_choice(checkpoint)
+latents, images, truncation = samples_view(generator, checkpoint.model_cfg.latent_dim, asked)
+if checkpoint.model_cfg.latent_codes or checkpoint.model_cfg.classes:
+    codes_view(generator, checkpoint)
+interpolation_view(generator, latents, truncation, asked)
 focus = st.selectbox("Sample to study", range(len(latents)), format_func=lambda i: f"#{i}", key="explore_focus")
 nearest_view(checkpoint, images, focus, own_run=st.session_state.explore_source == SOURCES[1])
-directions_view(generator, path, stamp, latents, focus)
+directions_view(generator, path, stamp, latents, focus, asked)

@@ -13,7 +13,7 @@ from ganlib.alarms import check_alarms
 from ganlib.archives import stage_zip_upload
 from ganlib.checkpoint import export_generator
 from ganlib.config import IMAGE_SIZES, PRECISIONS, ModelConfig, TrainConfig, epochs_of, preset
-from ganlib.datasets import DATASETS
+from ganlib.datasets import DATASETS, conditional_settings
 from ganlib.device import available_devices
 from ganlib.errors import GanStudioError
 from ganlib.host import confined_path, data_root, shared_checkpoints
@@ -29,10 +29,14 @@ MLP = ("The notebooks' MLP GAN: their layers, Adam 2e-4, batch 64, 50 epochs, pl
        "Set R1 to 0 to train it exactly as the notebooks did: it then collapses to a few digits.")
 COLOUR = ("The recommended DCGAN on the shipped emoji, in colour at 32 px, for five minutes: colour takes longer "
           "than digits. Faces, flags and symbols appear first; fine detail takes longer.")
+CONDITIONAL = ("The recommended DCGAN, told each image's label: G is asked for a digit and D judges \"a real 7?\", not "
+               "just \"real?\". Each row of the grid asks for one digit, each column keeps one style. Run the "
+               "recommended DCGAN next to it: that one draws digits too, but nobody can ask it for a 7.")
 PRESETS = {"DCGAN (recommended)": ("dcgan", {}, ""),
            "DCGAN in colour (emoji)": ("dcgan", {"dataset": "emoji", "max_seconds": 300.0,
                                                  **DATASETS["emoji"].settings("dcgan")}, COLOUR),
            "Original MLP GAN (notebook)": ("mlp", {}, MLP),
+           "Lesson: Draw me a 7 (class-conditional)": ("dcgan", conditional_settings("mnist-sample"), CONDITIONAL),
            **{f"Lesson: {lesson.title}": (lesson.image_preset, lesson.image_overrides, lesson.explanation)
               for lesson in LESSONS.values() if lesson.image_preset}}
 DEFAULT_SECONDS = 60
@@ -69,6 +73,7 @@ def apply_preset():
             if f.name not in KEPT_ON_PRESET_CHANGE - set(overrides) or f"train_{f.name}" not in st.session_state:
                 st.session_state[f"train_{f.name}"] = getattr(config, f.name)
     st.session_state.train_max_seconds = float(overrides.get("max_seconds", DEFAULT_SECONDS))
+    st.session_state.train_conditional = bool(model.classes)
 
 
 def apply_dataset():
@@ -92,6 +97,9 @@ def settings(limits):
                              format_func=lambda name: DATASETS[name].title)
     data_dir, problem = dataset_source(side) if dataset == "folder" else ("", None)
     side.selectbox("Model", ["dcgan", "mlp"], key="train_family")
+    side.checkbox("Conditional: ask for a class", key="train_conditional",
+                  help="G is told which class to draw and D which class each image should be (needs labelled data: "
+                       "digits, emoji categories, a folder with one subfolder per class)")
     side.selectbox("Image size", IMAGE_SIZES, key="train_image_size")
     side.radio("Channels", [1, 3], key="train_channels", horizontal=True,
                format_func=lambda c: "grayscale" if c == 1 else "RGB")
@@ -119,6 +127,7 @@ def settings(limits):
     values = {f.name: st.session_state[f"train_{f.name}"] for config in (ModelConfig, TrainConfig)
               for f in fields(config) if f"train_{f.name}" in st.session_state}
     try:
+        values.update(conditional_settings(dataset, data_dir) if st.session_state.train_conditional else {"classes": 0})
         model_cfg, train_cfg = preset(values["family"], **{**values, "data_dir": data_dir})
         run_manager().check(model_cfg, train_cfg)
     except GanStudioError as error:

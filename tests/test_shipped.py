@@ -55,9 +55,8 @@ def test_shipped_generators_draw_far_closer_to_their_real_images_than_an_untrain
         assert trained_distance < 0.6 * untrained_distance
     else:
         meter = QualityMeter.for_data(checkpoint.train_cfg.dataset, data)
-        latent_dim = checkpoint.model_cfg.latent_dim
-        trained = meter.score_generator(generator, latent_dim).frechet
-        assert trained < meter.score_generator(untrained.eval(), latent_dim).frechet / 10
+        trained = meter.score_generator(generator, checkpoint.model_cfg).frechet
+        assert trained < meter.score_generator(untrained.eval(), checkpoint.model_cfg).frechet / 10
         assert trained < 2 * meter.real_frechet  # near the real-vs-real floor
 
 
@@ -67,12 +66,14 @@ def test_each_card_states_quality_figures_that_the_meter_reproduces(path):
     generator, checkpoint = load_generator(path)
     meter = QualityMeter.for_data(checkpoint.train_cfg.dataset, training_images(checkpoint),
                                   seed=checkpoint.train_cfg.seed)
-    score = meter.score_generator(generator, checkpoint.model_cfg.latent_dim, seed=1)
+    score = meter.score_generator(generator, checkpoint.model_cfg, seed=1)
     assert score.frechet == pytest.approx(card["quality"]["frechet"], rel=0.01)
     assert score.diversity == pytest.approx(card["quality"]["diversity"], abs=0.01)
     if meter.digits:
         assert score.class_histogram == pytest.approx(card["quality"]["class_histogram"], abs=0.01)
         assert score.legible == pytest.approx(card["quality"]["legible"], abs=0.01)
+    if checkpoint.model_cfg.classes:
+        assert score.as_asked == pytest.approx(card["quality"]["as_asked"], abs=0.01)
 
 
 def test_the_recommended_dcgan_draws_every_digit_about_equally():
