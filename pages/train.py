@@ -22,6 +22,7 @@ from ganlib.lessons import LESSONS
 from ganlib.losses import LOSSES, get_loss
 from ganlib.rundir import RunDirectory
 from ganlib.runs import HostLimits
+from studio.links import Setting, link_params, read_link, share_link
 from studio.live_charts import live_charts
 
 # label → (ganlib preset, overrides, the lesson's explanation)
@@ -47,12 +48,20 @@ QUALITY = ("The quality meter scores 1,000 samples every epoch. For digits, a cl
            "MNIST sample says which digits G draws: even bars mean every digit is drawn; one tall bar is mode "
            "collapse. The Fréchet distance compares sample features with real ones; the dotted line is where "
            "real images land.")
+LINK_HELP = ("A link that opens this page with these settings: put it on the projector and the whole room runs the "
+             "same experiment.")
 HEALTHY = ("Healthy: D(x) stays above D(G(z)) but neither pins to 1 or 0 — the two networks keep each other "
            "busy. D(x) → 1 with D(G(z)) → 0 means D has won and G has stopped learning.")
 
 
 AUGMENTS = ("", "translation", "cutout", "translation,cutout")
 KEPT_ON_PRESET_CHANGE = {"dataset", "data_dir", "device", "image_size", "channels"}
+# Each number widget's range: also the values a shared link may set.
+RANGES = {"latent_dim": (1, 4096), "batch_size": (1, 4096), "g_width": (1, 1024), "d_width": (1, 1024),
+          "lr_g": (0.0, 1.0), "lr_d": (0.0, 1.0), "beta1": (0.0, 0.999), "beta2": (0.0, 0.9999), "d_steps": (1, 20),
+          "r1_gamma": (0.0, 1000.0), "epochs": (0, 100_000), "max_seconds": (0.0, 86_400.0), "seed": (0, 2**31 - 1),
+          "d_dropout": (0.0, 0.9), "ema_decay": (0.0, 0.99999), "max_steps": (0, 10**9), "latent_codes": (0, 100)}
+FLAGS = ("conditional", "d_batchnorm", "lr_decay", "channels_last", "cuda_graph")
 
 
 def host_limits():
@@ -63,17 +72,59 @@ def host_limits():
         return HostLimits()
 
 
+def preset_state(label):
+    """Every setting widget's value under a preset, by widget key."""
+    name, overrides, _ = PRESETS[label]
+    model, train = preset(name, **overrides)
+    state = {f"train_{f.name}": getattr(config, f.name) for config in (model, train) for f in fields(config)}
+    state.update(train_max_seconds=float(overrides.get("max_seconds", DEFAULT_SECONDS)),
+                 train_conditional=bool(model.classes))
+    return state
+
+
 def apply_preset():
     """Copy the chosen preset's values into the setting widgets (the data and device stay as chosen, unless the
     preset is about its data)."""
-    name, overrides, _ = PRESETS[st.session_state.train_preset]
-    model, train = preset(name, **overrides)
-    for config in (model, train):
-        for f in fields(config):
-            if f.name not in KEPT_ON_PRESET_CHANGE - set(overrides) or f"train_{f.name}" not in st.session_state:
-                st.session_state[f"train_{f.name}"] = getattr(config, f.name)
-    st.session_state.train_max_seconds = float(overrides.get("max_seconds", DEFAULT_SECONDS))
-    st.session_state.train_conditional = bool(model.classes)
+    _, overrides, _ = PRESETS[st.session_state.train_preset]
+    kept = {f"train_{name}" for name in KEPT_ON_PRESET_CHANGE - set(overrides)}
+    st.session_state.update({key: value for key, value in preset_state(st.session_state.train_preset).items()
+                             if key not in kept or key not in st.session_state})
+
+
+def link_settings(limits):
+    """What a shared link may set, each with the values its widget accepts (studio/links.py)."""
+    choices = {"preset": tuple(PRESETS), "dataset": tuple(limits.datasets), "family": ("dcgan", "mlp"),
+               "image_size": IMAGE_SIZES, "channels": (1, 3), "loss": tuple(LOSSES), "precision": PRECISIONS,
+               "augment": AUGMENTS, "device": tuple(available_devices())}
+    return [*(Setting(f"train_{name}", type(options[0]), options) for name, options in choices.items()),
+            *(Setting(f"train_{name}", bool) for name in FLAGS),
+            *(Setting(f"train_{name}", type(low), low=low, high=high) for name, (low, high) in RANGES.items())]
+
+
+def open_link(limits):
+    """Fill the settings in from the page's link (preset first, then the dataset, then the rest); what does not fit
+    is named in one line each and keeps its default."""
+    values, problems = read_link(st.query_params.to_dict(), link_settings(limits))
+    for key, apply in (("train_preset", apply_preset), ("train_dataset", apply_dataset)):
+        if key in values:
+            st.session_state[key] = values.pop(key)
+            apply()
+    st.session_state.update(values)
+    st.session_state.train_link_problems = problems
+
+
+def write_link(limits):
+    """Keep the page's address in step with its settings: those that differ from the chosen preset's."""
+    defaults = {**preset_state(st.session_state.train_preset), "train_preset": next(iter(PRESETS))}
+    params = link_params(st.session_state, link_settings(limits), defaults)
+    if params != st.query_params.to_dict():
+        st.query_params.from_dict(params)
+    return params
+
+
+def number(column, label, name, **options):
+    low, high = RANGES[name]
+    return column.number_input(label, low, high, key=f"train_{name}", **options)
 
 
 def apply_dataset():
@@ -87,8 +138,11 @@ def settings(limits):
     if "train_family" not in st.session_state:
         st.session_state.train_preset = next(iter(PRESETS))
         apply_preset()
+        open_link(limits)
     side = st.sidebar
     side.header("Settings")
+    for problem in st.session_state.get("train_link_problems", []):
+        side.warning(plain(problem[0].upper() + problem[1:] + "."))
     side.selectbox("Preset", list(PRESETS), key="train_preset", on_change=apply_preset)
     explanation = PRESETS[st.session_state.train_preset][2]
     if explanation:
@@ -105,20 +159,20 @@ def settings(limits):
                format_func=lambda c: "grayscale" if c == 1 else "RGB")
     side.selectbox("Loss", list(LOSSES), key="train_loss")
     left, right = side.columns(2)
-    left.number_input("Latent size", 1, 4096, key="train_latent_dim")
-    right.number_input("Batch size", 1, 4096, key="train_batch_size")
-    left.number_input("G width (ngf)", 1, 1024, key="train_g_width")
-    right.number_input("D width (ndf)", 1, 1024, key="train_d_width")
-    left.number_input("G learning rate", 0.0, 1.0, key="train_lr_g", format="%.5f", step=1e-4)
-    right.number_input("D learning rate", 0.0, 1.0, key="train_lr_d", format="%.5f", step=1e-4)
-    left.number_input("β1", 0.0, 0.999, key="train_beta1", format="%.3f", step=0.1)
-    right.number_input("β2", 0.0, 0.9999, key="train_beta2", format="%.4f", step=0.001)
-    left.number_input("D steps per G step", 1, 20, key="train_d_steps")
-    right.number_input("R1 penalty γ", 0.0, 1000.0, key="train_r1_gamma", step=1.0,
-                       help="penalizes D's slope at real images, which keeps G from collapsing onto a few of them; 0: off")
-    left.number_input("Epochs", 0, 100_000, key="train_epochs", help="0: until the time limit")
-    right.number_input("Time limit (s)", 0.0, 86_400.0, key="train_max_seconds", step=10.0, help="0: no limit")
-    left.number_input("Seed", 0, 2**31 - 1, key="train_seed")
+    number(left, "Latent size", "latent_dim")
+    number(right, "Batch size", "batch_size")
+    number(left, "G width (ngf)", "g_width")
+    number(right, "D width (ndf)", "d_width")
+    number(left, "G learning rate", "lr_g", format="%.5f", step=1e-4)
+    number(right, "D learning rate", "lr_d", format="%.5f", step=1e-4)
+    number(left, "β1", "beta1", format="%.3f", step=0.1)
+    number(right, "β2", "beta2", format="%.4f", step=0.001)
+    number(left, "D steps per G step", "d_steps")
+    number(right, "R1 penalty γ", "r1_gamma", step=1.0,
+           help="penalizes D's slope at real images, which keeps G from collapsing onto a few of them; 0: off")
+    number(left, "Epochs", "epochs", help="0: until the time limit")
+    number(right, "Time limit (s)", "max_seconds", step=10.0, help="0: no limit")
+    number(left, "Seed", "seed")
     right.selectbox("Device", available_devices(), key="train_device")
     side.checkbox("BatchNorm in D", key="train_d_batchnorm", help="DCGAN only")
     advanced_settings(side)
@@ -139,13 +193,13 @@ def advanced_settings(side):
     """What few people change: the rest of the configs, so every setting of a run can be set here."""
     with side.expander("Advanced"):
         left, right = st.columns(2)
-        left.number_input("D dropout", 0.0, 0.9, key="train_d_dropout", step=0.1)
-        right.number_input("EMA of G", 0.0, 0.99999, key="train_ema_decay", format="%.4f", step=0.001,
-                           help="grids and exports show a moving average of G's weights; 0 turns it off")
-        left.number_input("Max steps", 0, 10**9, key="train_max_steps", help="0: no limit")
-        right.number_input("Latent codes", 0, 100, key="train_latent_codes",
-                           help="DCGAN, InfoGAN-style: G gets one of this many codes and D must tell which from "
-                                "the image, so G learns distinct kinds of drawing (for digits: the digits); 0: off")
+        number(left, "D dropout", "d_dropout", step=0.1)
+        number(right, "EMA of G", "ema_decay", format="%.4f", step=0.001,
+               help="grids and exports show a moving average of G's weights; 0 turns it off")
+        number(left, "Max steps", "max_steps", help="0: no limit")
+        number(right, "Latent codes", "latent_codes",
+               help="DCGAN, InfoGAN-style: G gets one of this many codes and D must tell which from the image, so G "
+                    "learns distinct kinds of drawing (for digits: the digits); 0: off")
         right.selectbox("Precision", PRECISIONS, key="train_precision",
                         help="auto: bf16 where the hardware runs it fast (GPUs, CPUs with AVX-512 BF16)")
         st.selectbox("Augment what D sees", AUGMENTS, key="train_augment", format_func=lambda p: p or "nothing",
@@ -380,12 +434,15 @@ st.title("Train a GAN")
 limits = host_limits()
 configs, problem = settings(limits)
 run = current_run()
-start_col, refresh_col, note_col = st.columns([1, 1, 3], vertical_alignment="bottom")
+link = share_link(st.context.url, write_link(limits))
+start_col, refresh_col, link_col, note_col = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
 start_col.button("Start training", type="primary", disabled=configs is None or (run is not None and run.active),
                  on_click=start_run, args=(configs,), key="train_start")
 refresh = refresh_col.segmented_control("Live view refresh", REFRESH_SECONDS, default=REFRESH_SECONDS[0],
                                         required=True, format_func=lambda s: f"{s} s", key="train_refresh",
                                         help=REFRESH_HELP)
+with link_col.popover("Copy link", icon=":material/link:", help=LINK_HELP):
+    st.code(link, language=None, wrap_lines=True)
 if problem:
     note_col.warning(plain(problem))
 elif run is None:

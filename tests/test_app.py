@@ -65,9 +65,9 @@ def test_every_config_field_has_a_widget_on_the_train_page():
     app = open_train_page()
     kinds = ("number_input", "selectbox", "radio", "checkbox", "text_input", "slider", "segmented_control")
     keys = {widget.key for kind in kinds for widget in getattr(app.sidebar, kind)}
-    given_by_the_dataset_source = {"data_dir"}  # an upload, or a path under the host's data root
+    given_by_the_data = {"data_dir", "classes"}  # an upload or a path; the dataset's classes, when Conditional is on
     missing = [f.name for config in (ModelConfig, TrainConfig) for f in fields(config)
-               if f"train_{f.name}" not in keys and f.name not in given_by_the_dataset_source]
+               if f"train_{f.name}" not in keys and f.name not in given_by_the_data]
     assert missing == []
 
 
@@ -314,6 +314,18 @@ def test_lesson_presets_fill_in_their_settings_and_explain_themselves():
     assert app.sidebar.number_input(key="train_d_steps").value == 3
     assert app.sidebar.number_input(key="train_lr_d").value == pytest.approx(2e-3)
     assert any("vanishes when D is sure" in c.value for c in app.sidebar.caption)
+
+
+def test_the_conditional_lesson_asks_for_classes_of_whichever_labelled_data_is_chosen():
+    app = open_train_page()
+    app.sidebar.selectbox(key="train_preset").select("Lesson: Draw me a 7 (class-conditional)").run()
+    assert app.sidebar.checkbox(key="train_conditional").value is True
+    assert any("nobody can ask it for a 7" in c.value for c in app.sidebar.caption)
+    assert not button(app, "Start training").disabled
+    app.sidebar.selectbox(key="train_dataset").select("emoji").run()
+    assert not app.exception and not button(app, "Start training").disabled
+    app.sidebar.selectbox(key="train_preset").select("DCGAN (recommended)").run()
+    assert app.sidebar.checkbox(key="train_conditional").value is False
 
 
 def test_a_run_whose_discriminator_wins_rings_the_alarm_and_two_runs_compare():
