@@ -5,6 +5,7 @@ from dataclasses import fields, replace
 import numpy as np
 import streamlit as st
 
+from studio.links import Setting, link_params, read_link, share_link
 from studio.session import page_setup, plain
 from ganlib import charts
 from ganlib.config import NOISES, OPTIMIZERS, PointModelConfig, PointTrainConfig, preset
@@ -21,17 +22,53 @@ DATA_TITLES = {**{name: make().title for name, make in POINT_DATASETS.items()}, 
 # Settings kept when presenter mode hides their widgets (Streamlit forgets the state of unrendered widgets).
 KEPT_KEYS = ["pg_lesson", "pg_slow", "pg_layers",
              *(f"pg_{f.name}" for config in (PointModelConfig, PointTrainConfig) for f in fields(config))]
+# Each number widget's range: also the values a shared link may set.
+RANGES = {"lr_g": (1e-6, 1.0), "lr_d": (1e-6, 1.0), "d_steps": (1, 20), "r1_gamma": (0.0, 100.0),
+          "latent_dim": (1, 64), "hidden_layers": (1, 8), "g_width": (1, 512), "batch_size": (1, 4096),
+          "seed": (0, 2**31 - 1)}
+LINK_SETTINGS = [Setting("pg_lesson", str, tuple(LESSONS)), Setting("pg_dataset", str, tuple(DATA_TITLES)),
+                 Setting("pg_loss", str, tuple(LOSSES)), Setting("pg_optimizer", str, OPTIMIZERS),
+                 Setting("pg_noise", str, NOISES), Setting("pg_layers", list, tuple(charts.GAME_LAYERS)),
+                 Setting("pg_slow", bool), Setting("pg_presenter", bool),
+                 *(Setting(f"pg_{name}", type(low), low=low, high=high) for name, (low, high) in RANGES.items())]
+
+
+def lesson_state(name):
+    """Every setting widget's value under a lesson, by widget key."""
+    model, train = preset("mlp2d", **LESSONS[name].playground)
+    return {f"pg_{f.name}": getattr(config, f.name) for config in (model, train) for f in fields(config)}
 
 
 def apply_lesson():
     """Copy the chosen lesson's settings into the widgets and start the game afresh."""
-    lesson = LESSONS[st.session_state.pg_lesson]
-    model, train = preset("mlp2d", **lesson.playground)
-    for config in (model, train):
-        for f in fields(config):
-            st.session_state[f"pg_{f.name}"] = getattr(config, f.name)
+    st.session_state.update(lesson_state(st.session_state.pg_lesson))
     st.session_state.pop("pg_gan", None)
     st.session_state.pg_playing = False
+
+
+def open_link():
+    """Fill the settings in from the page's link (the lesson first, then the rest); say what does not fit."""
+    values, problems = read_link(st.query_params.to_dict(), LINK_SETTINGS)
+    if "pg_lesson" in values:
+        st.session_state.pg_lesson = values.pop("pg_lesson")
+        apply_lesson()
+    st.session_state.update(values)
+    st.session_state.pg_link_problems = problems
+
+
+def write_link():
+    """Keep the page's address in step with its settings: those that differ from the chosen lesson's."""
+    defaults = {**lesson_state(st.session_state.pg_lesson), "pg_lesson": next(iter(LESSONS)),
+                "pg_layers": list(charts.GAME_LAYERS), "pg_slow": False, "pg_presenter": False}
+    params = link_params(st.session_state, LINK_SETTINGS, defaults)
+    if params != st.query_params.to_dict():
+        st.query_params.from_dict(params)
+    return params
+
+
+def number(column, label, name, **options):
+    low, high = RANGES[name]
+    return column.number_input(label, low, high, key=f"pg_{name}", **options)
 
 
 def settings(side):
@@ -42,16 +79,16 @@ def settings(side):
                    "original saturating one")
     side.selectbox("Optimizer", OPTIMIZERS, key="pg_optimizer")
     left, right = side.columns(2)
-    left.number_input("G learning rate", 1e-6, 1.0, key="pg_lr_g", format="%.5f", step=1e-4)
-    right.number_input("D learning rate", 1e-6, 1.0, key="pg_lr_d", format="%.5f", step=1e-4)
-    left.number_input("D steps per G step", 1, 20, key="pg_d_steps")
-    right.number_input("R1 penalty γ", 0.0, 100.0, key="pg_r1_gamma", step=0.05, help="0: off")
-    left.number_input("Noise size", 1, 64, key="pg_latent_dim")
+    number(left, "G learning rate", "lr_g", format="%.5f", step=1e-4)
+    number(right, "D learning rate", "lr_d", format="%.5f", step=1e-4)
+    number(left, "D steps per G step", "d_steps")
+    number(right, "R1 penalty γ", "r1_gamma", step=0.05, help="0: off")
+    number(left, "Noise size", "latent_dim")
     right.selectbox("Noise", NOISES, key="pg_noise")
-    left.number_input("Hidden layers", 1, 8, key="pg_hidden_layers")
-    right.number_input("Width", 1, 512, key="pg_g_width", help="neurons per hidden layer, G and D")
-    left.number_input("Batch size", 1, 4096, key="pg_batch_size")
-    right.number_input("Seed", 0, 2**31 - 1, key="pg_seed")
+    number(left, "Hidden layers", "hidden_layers")
+    number(right, "Width", "g_width", help="neurons per hidden layer, G and D")
+    number(left, "Batch size", "batch_size")
+    number(right, "Seed", "seed")
 
 
 def configs():
@@ -174,8 +211,9 @@ if "pg_lesson" not in st.session_state:
     st.session_state.pg_lesson = next(iter(LESSONS))
     st.session_state.pg_layers = list(charts.GAME_LAYERS)
     apply_lesson()
+    open_link()
 
-title_col, presenter_col = st.columns([4, 1])
+title_col, link_col, presenter_col = st.columns([4, 1, 1], vertical_alignment="bottom")
 title_col.title("2D Playground")
 presenting = presenter_col.toggle("Presenter mode", key="pg_presenter", help="controls folded away, the figure large")
 lesson = LESSONS[st.session_state.pg_lesson]
@@ -187,6 +225,10 @@ else:
                          on_change=apply_lesson)
     text_col.info(lesson.explanation)
     settings(st.sidebar)
+for problem in st.session_state.get("pg_link_problems", []):
+    st.sidebar.warning(plain(problem[0].upper() + problem[1:] + "."))
+with link_col.popover("Copy link", icon=":material/link:", help="A link that opens this page with these settings"):
+    st.code(share_link(st.context.url, write_link()), language=None, wrap_lines=True)
 try:
     model_cfg, train_cfg = configs()
     gan = current_gan(model_cfg, train_cfg, point_data(train_cfg.dataset))

@@ -54,18 +54,18 @@ def page_setup(url_path=None):
     if url_path is None:
         st.session_state.routed = True
     elif not st.session_state.get("routed"):
-        st.session_state.deep_link = url_path
+        st.session_state.deep_link = url_path, st.query_params.to_dict()  # a shared link's settings travel too
         st.switch_page("app.py")
 
 
 def follow_deep_link(pages):
     """In app.py, after st.navigation: open the page a first visit asked for (see page_setup)."""
-    wanted = st.session_state.pop("deep_link", None)
+    wanted, params = st.session_state.pop("deep_link", (None, {}))
     if wanted is None:  # (also when app.py is imported outside a server, as multiprocessing's spawn does)
         return
     chosen = next((page for page in pages if page.url_path == wanted), None)
     if chosen is not None:
-        st.switch_page(chosen)
+        st.switch_page(chosen, query_params=params)
 
 
 @st.cache_resource

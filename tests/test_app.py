@@ -263,6 +263,24 @@ def test_explorer_walks_between_emoji_and_finds_their_nearest_real_ones(monkeypa
     assert any("typically" in c.value for c in app.caption)
 
 
+def test_explorer_asks_a_conditional_generator_for_a_class_in_every_view(monkeypatch):
+    app = open_explorer(monkeypatch)
+    app.session_state["explore_shipped"] = checkpoints_dir() / "mnist-cdcgan.safetensors"
+    app.run()
+    assert not app.exception
+    assert [s.value for s in app.subheader][:3] == ["Draw me a …", "Random samples", "Same style, another class"]
+    assert any("top to bottom: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9" in text for text in shown(app.caption))
+    picker = app.selectbox(key="explore_class")
+    assert picker.options[:3] == ["any class", "0", "1"]
+    any_class = [image.proto.imgs[0].url for image in app.get("image")[:24]]
+    picker.set_value(7).run()
+    sevens = [image.proto.imgs[0].url for image in app.get("image")[:24]]
+    assert not app.exception and sum(a != b for a, b in zip(any_class, sevens)) > 15  # most were not 7s before
+    app.radio(key="explore_ends").set_value("Two seeds").run()
+    app.slider(key="explore_direction_0").set_value(2.5).run()
+    assert not app.exception and "sample #0, moved" in image_captions(app)
+
+
 def test_explorer_controls_change_what_is_drawn(monkeypatch):
     app = open_explorer(monkeypatch)
     first_grid = app.get("image")[0].proto.imgs[0].url
