@@ -434,7 +434,8 @@ st.title("Train a GAN")
 limits = host_limits()
 configs, problem = settings(limits)
 run = current_run()
-link = share_link(st.context.url, write_link(limits))
+params = write_link(limits)
+link = share_link(st.context.url, params)
 start_col, refresh_col, link_col, note_col = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
 start_col.button("Start training", type="primary", disabled=configs is None or (run is not None and run.active),
                  on_click=start_run, args=(configs,), key="train_start")
@@ -446,8 +447,8 @@ with link_col.popover("Copy link", icon=":material/link:", help=LINK_HELP):
 if problem:
     note_col.warning(plain(problem))
 elif run is None:
-    note_col.caption("Defaults train the recommended DCGAN on 5,000 real MNIST digits for one minute. "
-                     + limits.describe())
+    defaults = "" if params else "Defaults train the recommended DCGAN on 5,000 real MNIST digits for one minute. "
+    note_col.caption(defaults + limits.describe())
 poll = refresh if run is not None and run.active else HEARTBEAT_SECONDS
 st.fragment(live_view, run_every=poll)()
 if run is None or not run.active:

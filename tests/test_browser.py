@@ -26,6 +26,15 @@ def epoch_shown(page):
     return int(match.group(1))
 
 
+def shows(page, label, value, seconds=15):
+    """Whether the number input called `label` shows `value` within a few seconds (the page fills in as it runs)."""
+    field = page.get_by_role("spinbutton", name=label, exact=True)
+    deadline = time.monotonic() + seconds
+    while field.input_value() != value and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    return field.input_value() == value
+
+
 def test_train_page_trains_live_and_stops(app_url, browser, tmp_path):
     shots = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS", tmp_path))  # set it to keep the screenshots
     page = open_from_home(browser, app_url, "Train")
@@ -143,8 +152,9 @@ def test_a_deep_link_opened_first_on_a_fresh_server_shows_the_app(browser):
     url, server = start_app()
     try:
         page = browser.new_page(viewport={"width": 1600, "height": 1100})
-        page.goto(f"{url}/train")
+        page.goto(f"{url}/train?seed=4242&lr_g=0.0003")  # a shared link, first visit of the server
         page.get_by_role("heading", name="Train a GAN").wait_for(timeout=60_000)
+        assert shows(page, "Seed", "4242") and shows(page, "G learning rate", "0.00030")
         sidebar = page.get_by_test_id("stSidebarNav")
         for entry in ("Home", "Train", "2D Playground", "Latent explorer"):  # the app's menu, not the file names
             sidebar.get_by_role("link", name=entry, exact=True).wait_for(timeout=10_000)
@@ -152,3 +162,30 @@ def test_a_deep_link_opened_first_on_a_fresh_server_shows_the_app(browser):
         page.close()
     finally:
         stop_app(server)
+
+
+def test_a_shared_link_opened_in_a_fresh_browser_context_fills_in_both_pages(app_url, browser, tmp_path):
+    shots = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS", tmp_path))
+    context = browser.new_context(viewport={"width": 1600, "height": 1100})  # a student's own browser: no cookies
+    page = context.new_page()
+    page.goto(f"{app_url}/train?preset=Lesson%3A+Draw+me+a+7+%28class-conditional%29&dataset=emoji&r1_gamma=2.5"
+              "&batch_size=32&lr_g=oops")
+    page.get_by_role("heading", name="Train a GAN").wait_for(timeout=60_000)
+    page.get_by_text("The link's lr_g 'oops' is not a number; kept the default.").wait_for(timeout=30_000)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text(re.compile("nobody can ask it for a 7")).wait_for(timeout=10_000)  # the lesson's caption
+    assert "emoji" in page.url
+    assert shows(page, "R1 penalty γ", "2.50") and shows(page, "Batch size", "32")
+    assert page.get_by_role("checkbox", name="Conditional: ask for a class").is_checked()
+    deadline = time.monotonic() + 15  # the address drops what did not fit and keeps the rest
+    while "lr_g" in page.url and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert "r1_gamma=2.5" in page.url and "lr_g" not in page.url
+    page.get_by_role("button", name="Copy link").click()
+    page.get_by_text(re.compile(r"/train\?preset=Lesson")).first.wait_for(timeout=10_000)
+    page.screenshot(path=str(shots / "shared-link.png"), full_page=True)
+    page.goto(f"{app_url}/playground?lesson=collapse&seed=9")
+    page.get_by_role("heading", name="2D Playground").wait_for(timeout=60_000)
+    page.get_by_text("G learns ten times faster than D").wait_for(timeout=30_000)  # the collapse lesson
+    assert shows(page, "Seed", "9")
+    context.close()
