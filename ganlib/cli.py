@@ -17,7 +17,7 @@ from .bench import CASES, run_bench
 from .checkpoint import export_generator, load_checkpoint, load_generator
 from .classifier import CLASSIFIER_PATH, train_digit_classifier
 from .config import IMAGE_SIZES, NOISES, OPTIMIZERS, PRESETS, epochs_of, preset
-from .datasets import DATASETS, class_names, conditional_settings, load_dataset
+from .datasets import DATASETS, EMOJI_PATH, SAMPLE_PATH, class_names, conditional_settings, load_dataset
 from .device import DEVICE_CHOICES, resolve_device
 from .distributed import leave_process_group, rank_and_world_size
 from .errors import ConfigError, Diverged, GanStudioError
@@ -28,6 +28,7 @@ from .pointgan import PointGAN, describe_point_metrics, point_noise
 from .points import POINT_DATASETS
 from .quality import QUALITY_SAMPLES, QualityMeter
 from .rundir import append_csv
+from .script import standalone_script
 from .trainer import Failed, Finished, Metrics, QualityScored, Started, Trainer
 
 
@@ -91,6 +92,10 @@ def build_parser():
     train.add_argument("--export", type=Path, metavar="PATH",
                        help="also write the generator alone (small, for sampling) to PATH.safetensors + .json")
 
+    code = commands.add_parser("code", help="write a run's setup as one standalone PyTorch script")
+    code.add_argument("path", type=Path, help="run folder or checkpoint .safetensors")
+    code.add_argument("--out", type=Path, default=Path("train_gan.py"))
+
     sample = commands.add_parser("sample", help="draw samples from a checkpoint")
     sample.add_argument("path", type=Path, help="run folder or checkpoint .safetensors")
     sample.add_argument("--n", type=int, default=64)
@@ -146,7 +151,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["python", "-m", "ganlib", *map(str, argv)])
     try:
-        commands = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "score": cmd_score,
+        commands = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "score": cmd_score, "code": cmd_code,
                     "bench": cmd_bench, "train-classifier": cmd_train_classifier}
         return commands[args.command](args)
     except GanStudioError as error:
@@ -308,6 +313,17 @@ def train_points(model_cfg, train_cfg, out, args):
           f"{describe_point_metrics(gan.metrics(average=True))}; run folder {out}")
     if args.export:
         print(f"generator exported to {export_generator(weights, args.export, command=args.command_line)}")
+    return 0
+
+
+def cmd_code(args):
+    checkpoint = load_checkpoint(args.path)
+    script = standalone_script(checkpoint.model_cfg, checkpoint.train_cfg, source=args.path.name)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(script)
+    data = {"mnist-sample": SAMPLE_PATH, "emoji": EMOJI_PATH}.get(checkpoint.train_cfg.dataset, "DATA")
+    print(f"wrote {args.out} ({len(script.splitlines())} lines); train it with: python {args.out} --data {data} "
+          f"--max-steps 3000 --out gan_out")
     return 0
 
 

@@ -21,6 +21,7 @@ from ganlib.images import save_gif
 from ganlib.lessons import LESSONS
 from ganlib.losses import LOSSES, get_loss
 from ganlib.rundir import RunDirectory
+from ganlib.script import standalone_script
 from ganlib.runs import HostLimits
 from studio.links import Setting, link_params, read_link, share_link
 from studio.live_charts import live_charts
@@ -449,6 +450,14 @@ if problem:
 elif run is None:
     defaults = "" if params else "Defaults train the recommended DCGAN on 5,000 real MNIST digits for one minute. "
     note_col.caption(defaults + limits.describe())
+if configs is not None:
+    with st.expander("Show the code", icon=":material/code:"):
+        script = standalone_script(*configs, source="the Train page's settings")
+        st.caption("One standalone PyTorch file that trains these settings: the same networks, loss, optimizers and "
+                   "regularizers, with no GAN Studio import. Run it as `python train_gan.py --data DATA --max-steps N "
+                   "--out DIR`.")
+        st.download_button("Download train_gan.py", script, "train_gan.py", "text/x-python", key="train_code_download")
+        st.code(script, language="python", height=400)
 poll = refresh if run is not None and run.active else HEARTBEAT_SECONDS
 st.fragment(live_view, run_every=poll)()
 if run is None or not run.active:

@@ -334,6 +334,15 @@ def test_lesson_presets_fill_in_their_settings_and_explain_themselves():
     assert any("vanishes when D is sure" in c.value for c in app.sidebar.caption)
 
 
+def test_show_the_code_offers_the_current_settings_as_a_script():
+    app = open_train_page()
+    app.sidebar.number_input(key="train_lr_g").set_value(0.0005).run()
+    download = next(d for d in app.get("download_button") if d.proto.label == "Download train_gan.py")
+    code = next(c for c in app.code if "def main():" in c.value)
+    assert "LR_G, LR_D = 0.0005, 0.001" in code.value and "import ganlib" not in code.value
+    assert download.proto.label and not app.exception
+
+
 def test_the_conditional_lesson_asks_for_classes_of_whichever_labelled_data_is_chosen():
     app = open_train_page()
     app.sidebar.selectbox(key="train_preset").select("Lesson: Draw me a 7 (class-conditional)").run()
