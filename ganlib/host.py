@@ -54,3 +54,13 @@ def shared_checkpoints():
     each session saves into its own space, deleted when it leaves."""
     folder = os.environ.get("GAN_STUDIO_SHARED_CHECKPOINTS", "").strip()
     return Path(folder).expanduser() if folder else None
+
+
+def gallery_limit():
+    """Entries the class gallery holds: GAN_STUDIO_GALLERY_MAX (default 60), or 0 when GAN_STUDIO_GALLERY=off."""
+    if os.environ.get("GAN_STUDIO_GALLERY", "on").strip().lower() in ("off", "0", "false", "no"):
+        return 0
+    try:
+        return max(0, int(os.environ.get("GAN_STUDIO_GALLERY_MAX", 60)))
+    except ValueError as error:
+        raise ConfigError(f"GAN_STUDIO_GALLERY_MAX must be a whole number ({error})") from error

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from studio.session import (HEARTBEAT_SECONDS, keep_alive, page_setup, plain, run_manager, saved_dir, session_id,
-                       staged_upload)
+from studio.session import (HEARTBEAT_SECONDS, gallery, keep_alive, page_setup, plain, run_manager, saved_dir,
+                            session_id, staged_upload, withdraw_from_gallery)
 from ganlib import charts
 from ganlib.alarms import check_alarms
 from ganlib.archives import stage_zip_upload
@@ -279,6 +279,34 @@ def controls(run):
                     disabled=not run.active)
 
 
+def share_view(run):
+    """Put this run on the class gallery under a nickname, or take it off again."""
+    board = gallery()
+    if not board.enabled:
+        return
+    entry = board.entry_of(run.run_id)
+    name_col, button_col, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
+    if entry is None:
+        name_col.text_input("Nickname for the class gallery", max_chars=24, key="train_nickname",
+                            placeholder="1 to 24 letters, digits, spaces")
+        button_col.button("Share to the class gallery", key="train_share", on_click=share, args=(run,),
+                          icon=":material/photo_library:")
+    else:
+        name_col.caption(plain(f"On the class gallery as {entry.nickname}: everyone on this server sees its grid, "
+                               "status and quality figures."))
+        button_col.button("Withdraw from the gallery", key="train_withdraw", on_click=withdraw_from_gallery,
+                          args=(entry.entry_id,))
+    if st.session_state.get("train_share_error"):
+        st.error(plain(st.session_state.pop("train_share_error")))
+
+
+def share(run):
+    try:
+        gallery().share(run, session_id(), st.session_state.get("train_nickname", ""))
+    except GanStudioError as error:
+        st.session_state.train_share_error = str(error)
+
+
 def live_view():
     """Everything that changes while a run trains: polled by a fragment, not by a loop in the script."""
     keep_alive()
@@ -291,6 +319,7 @@ def live_view():
     if run.started is not None and run.train_cfg.dataset == "folder":
         st.caption(f"Your images: {run.started.data_summary()}.")
     controls(run)
+    share_view(run)
     if run.status == "failed":
         st.error(plain(run.message))
     if run.rows:

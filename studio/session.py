@@ -79,6 +79,19 @@ def run_manager():
     return RunManager()
 
 
+@st.cache_resource
+def gallery():
+    """The server's class gallery, shared by every session (GAN_STUDIO_GALLERY, GAN_STUDIO_GALLERY_MAX)."""
+    from ganlib.gallery import Gallery
+
+    return Gallery()
+
+
+def withdraw_from_gallery(entry_id):
+    """A button's callback: this session takes its own entry off the class gallery."""
+    gallery().withdraw(entry_id, session_id())
+
+
 def session_id():
     if "session_id" not in st.session_state:
         st.session_state.session_id = uuid.uuid4().hex

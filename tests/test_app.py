@@ -295,6 +295,36 @@ def test_explorer_controls_change_what_is_drawn(monkeypatch):
     assert "sample #0, moved" in image_captions(app)
 
 
+def test_a_shared_run_shows_on_another_sessions_gallery_until_its_owner_withdraws_it():
+    owner = start_tiny_run(epochs=1)
+    assert wait_for(owner, lambda a: any("finished" in m.value for m in a.markdown))
+    owner.text_input(key="train_nickname").set_value("<b>Ada</b>").run()
+    button(owner, "Share to the class gallery").click().run()
+    assert any("a nickname is 1 to 24 letters" in e.value for e in owner.error)  # refused, said in one line
+    owner.text_input(key="train_nickname").set_value("Ada L").run()
+    button(owner, "Share to the class gallery").click().run()
+    assert any("On the class gallery as Ada L" in text for text in shown(owner.caption))
+    viewer = open_app()
+    viewer.switch_page("pages/gallery.py").run()
+    assert not viewer.exception and viewer.title[0].value == "Class gallery"
+    names = [text for text in shown(viewer.markdown) if text.startswith("**")]
+    assert "**1. Ada L**" in names
+    assert len(viewer.get("image")) >= 1 and any("legible" in c.value for c in viewer.caption)
+    assert not [b for b in viewer.button if b.label == "Withdraw"]  # only the owner may withdraw
+    button(owner, "Withdraw from the gallery").click().run()
+    viewer.run()
+    assert not [text for text in shown(viewer.markdown) if "Ada L" in text]
+
+
+def test_a_host_can_turn_the_gallery_off(monkeypatch):
+    monkeypatch.setenv("GAN_STUDIO_GALLERY", "off")
+    app = start_tiny_run(epochs=1)
+    assert wait_for(app, lambda a: any("finished" in m.value for m in a.markdown))
+    assert not [b for b in app.button if b.label == "Share to the class gallery"]
+    app.switch_page("pages/gallery.py").run()
+    assert any("turned off" in i.value for i in app.info)
+
+
 def test_explorer_loads_a_run_of_this_session(monkeypatch, tmp_path):
     monkeypatch.setenv("GAN_STUDIO_CHECKPOINTS", str(tmp_path))
     app = start_tiny_run(epochs=1)

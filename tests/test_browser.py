@@ -189,3 +189,41 @@ def test_a_shared_link_opened_in_a_fresh_browser_context_fills_in_both_pages(app
     page.get_by_text("G learns ten times faster than D").wait_for(timeout=30_000)  # the collapse lesson
     assert shows(page, "Seed", "9")
     context.close()
+
+
+def test_students_share_runs_and_the_class_gallery_shows_them_ranked(app_url, browser, tmp_path):
+    shots = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS", tmp_path))
+    tiny = "g_width=8&d_width=8&epochs=1&batch_size=128&max_seconds=0.0"
+    students = []
+    for nickname, seed in (("Ada", 1), ("Grace", 2)):  # each in a browser of their own: separate sessions
+        context = browser.new_context(viewport={"width": 1600, "height": 1100})
+        page = context.new_page()
+        page.goto(f"{app_url}/train?{tiny}&seed={seed}")
+        page.get_by_role("button", name="Start training").click(timeout=60_000)
+        students.append((context, page, nickname))
+    for context, page, nickname in students:  # one run at a time on 2 cores: the second waits for a slot
+        page.get_by_text(re.compile(r"· finished")).wait_for(timeout=120_000)
+        page.get_by_label("Nickname for the class gallery").fill(nickname)
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(500)
+        page.get_by_role("button", name="Share to the class gallery").click()
+        page.get_by_text(f"On the class gallery as {nickname}").wait_for(timeout=30_000)
+    teacher = browser.new_context(viewport={"width": 1600, "height": 1100}).new_page()
+    teacher.goto(f"{app_url}/gallery")
+    for nickname in ("Ada", "Grace"):
+        teacher.get_by_text(re.compile(rf"^\d\. {nickname}$")).wait_for(timeout=30_000)
+    assert teacher.locator("[data-testid='stImage'] img").count() == 2
+    assert teacher.get_by_role("button", name="Withdraw").count() == 0  # the teacher owns neither entry
+    teacher.screenshot(path=str(shots / "gallery.png"), full_page=True)
+    teacher.get_by_text("Presenter mode").click()
+    teacher.get_by_role("heading", name=re.compile(r"^1\. ")).wait_for(timeout=30_000)
+    teacher.screenshot(path=str(shots / "gallery-presenter.png"), full_page=True)
+    context, page, _ = students[0]
+    page.get_by_role("button", name="Withdraw from the gallery").click()
+    deadline = time.monotonic() + 15  # the board refreshes every 2 s
+    while teacher.get_by_text(re.compile(r"\d\. Ada$")).count() and time.monotonic() < deadline:
+        teacher.wait_for_timeout(200)
+    assert teacher.get_by_text(re.compile(r"\d\. Ada$")).count() == 0
+    for context, _, _ in students:
+        context.close()
+    teacher.context.close()
