@@ -238,8 +238,9 @@ def batchnorm_layers(model):
 
 
 @torch.no_grad()
-def calibrate_batchnorm(generator, latent_dim, device, generator_rng, batches=8, batch_size=256):
-    """Set BatchNorm running statistics to the exact averages for the current weights.
+def calibrate_batchnorm(generator, latent_dim, device, generator_rng, batches=2, batch_size=256):
+    """Set BatchNorm running statistics to the exact averages for the current weights (512 samples: 8 batches drew
+    images 0.002 apart on average in [-1, 1], at four times the cost, which a short run pays at every epoch).
 
     Training only ever uses batch statistics, so this changes nothing in training; it makes eval-mode
     sampling (latent explorer, `sample`) draw what the generator really makes instead of the garbage that

@@ -31,6 +31,9 @@ from .rundir import METRIC_NAMES, RunDirectory
 
 GRID_SIZE = 64
 GRID_COLUMNS = 8
+# A checkpoint holds the optimizers too (90 MB for the 64×64×3 DCGAN): saved after the first epoch, at the epoch end
+# a minute after the last save, and whenever a run ends, so a killed run loses at most a minute and an epoch.
+CHECKPOINT_SECONDS = 60
 
 
 # --- events -----------------------------------------------------------------------------------------
@@ -139,6 +142,7 @@ class Trainer:
         self._clock_since = 0.0
         self.last_metrics, self.last_quality = {}, {}
         self.resumed_at_step = self._checkpointed_at_step = None
+        self._checkpointed_at = time.monotonic()  # wall clock of the last save (or of the start)
         self._running = threading.Event()  # cleared while paused
         self._running.set()
         self._parked = threading.Event()  # set while the loop waits in a pause
@@ -304,7 +308,8 @@ class Trainer:
             self.batch_in_epoch = 0
             self._emit_grid(epoch_end=True)
             self._score_quality()
-            self._checkpoint()
+            if self._checkpoint_due():
+                self._checkpoint()
             if self._past_deadline() and self._epochs_left():
                 return "time_cap"
             # sampling and saving are neither training time nor part of the next img/s window
@@ -407,9 +412,15 @@ class Trainer:
             self.run_dir.append_quality(epoch, self.step, score)
         self.on_event(QualityScored(epoch, self.step, score))
 
+    def _checkpoint_due(self):
+        """At an epoch end: the first (so a run that later diverges keeps a good one), the last, and any a minute or
+        more after the previous save."""
+        first = self._checkpointed_at_step is None
+        return first or not self._epochs_left() or time.monotonic() - self._checkpointed_at >= CHECKPOINT_SECONDS
+
     def _checkpoint(self):
         if not self.run_dir:
             return
         path = self.save(self.run_dir.checkpoint)
-        self._checkpointed_at_step = self.step
+        self._checkpointed_at_step, self._checkpointed_at = self.step, time.monotonic()
         self.on_event(CheckpointSaved(str(path), self.step))

@@ -180,3 +180,13 @@ def test_zip_without_images_is_explained(tmp_path):
         z.writestr("readme.txt", "no pictures here")
     with pytest.raises(DatasetError, match=r"no images found in notes.zip \(1 other files\)"):
         load_dataset("folder", 28, 1, data_dir=str(archive))
+
+
+@pytest.mark.parametrize("count,channels,nrow,padding", [(1, 1, 8, 2), (5, 1, 3, 2), (64, 3, 8, 2), (10, 3, 4, 0)])
+def test_grids_are_laid_out_as_torchvision_lays_them_out(count, channels, nrow, padding):
+    from torchvision.utils import make_grid
+
+    from ganlib.images import tile
+
+    images = torch.rand(count, channels, 7, 9, generator=torch.Generator().manual_seed(count))
+    assert torch.equal(tile(images, nrow, padding), make_grid(images, nrow=nrow, padding=padding))

@@ -12,7 +12,8 @@ from ganlib.datasets import TensorImages
 from ganlib.errors import ConfigError
 from ganlib.latent import render, sample_z
 from ganlib.models import chosen_codes
-from ganlib.trainer import Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer
+from ganlib import trainer as trainer_module
+from ganlib.trainer import CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer
 
 
 def test_a_short_run_reports_every_event_and_writes_its_files(tmp_path, small_digits, tiny_configs, collect):
@@ -260,3 +261,14 @@ def test_lr_decay_follows_the_runs_budget_down_to_zero(small_digits, tiny_config
     steady = Trainer(model, replace(train, lr_decay=False), data=small_digits)
     steady.run()
     assert steady.gan.opt_g.param_groups[0]["lr"] == train.lr_g
+
+
+@pytest.mark.parametrize("cadence,saved_epochs", [(3600, [1, 4]), (0, [1, 2, 3, 4])])
+def test_checkpoints_come_after_the_first_epoch_a_minute_apart_and_at_the_end(tmp_path, small_digits, tiny_configs,
+                                                                             collect, monkeypatch, cadence, saved_epochs):
+    """A short run writes its 90 MB of weights and optimizer state twice, not once per epoch (docs/performance.md)."""
+    monkeypatch.setattr(trainer_module, "CHECKPOINT_SECONDS", cadence)
+    model, train = tiny_configs(epochs=4)
+    Trainer(model, train, data=small_digits, run_dir=tmp_path, on_event=collect).run()
+    assert [event.step // 10 for event in collect.of(CheckpointSaved)] == saved_epochs  # 10 steps an epoch
+    assert load_checkpoint(tmp_path).card["step"] == 40

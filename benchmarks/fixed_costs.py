@@ -1,0 +1,61 @@
+"""A short run's fixed costs: everything that is not a training step, against the steps themselves.
+
+    python -m benchmarks.fixed_costs [--repeats 3] [--images 1280] [--epochs 2]
+
+The speed check's setting: the DCGAN example's 64×64×3 network (ngf = ndf = 64) on a folder of 1,280 colour
+images (the shipped emoji, written out as PNG files), 2 epochs, through `python -m ganlib train` in a fresh
+process. Wall time runs from launch to exit; training time is what the run's card says its steps took. The rest
+(the torch import, reading the folder, grids, quality scores, checkpoints) is the fixed cost.
+"""
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from statistics import median
+
+from PIL import Image
+
+from ganlib.datasets import emoji_arrays
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_folder(folder, count):
+    images = emoji_arrays()[0][:count].permute(0, 2, 3, 1).numpy()
+    for index, image in enumerate(images):
+        Image.fromarray(image).save(folder / f"{index:05d}.png")
+
+
+def one_run(folder, epochs):
+    """(wall seconds from launch to exit, training seconds the card reports)"""
+    out = Path(tempfile.mkdtemp()) / "run"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "ganlib", "train", "--model", "dcgan", "--dataset", "folder", "--data-dir",
+                    str(folder), "--image-size", "64", "--channels", "3", "--ngf", "64", "--ndf", "64",
+                    "--latent-codes", "0", "--epochs", str(epochs), "--out", str(out)],
+                   cwd=ROOT, check=True, capture_output=True)
+    wall = time.perf_counter() - started
+    return wall, json.loads((out / "checkpoint.json").read_text())["elapsed_seconds"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--images", type=int, default=1280)
+    parser.add_argument("--epochs", type=int, default=2)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp())
+    write_folder(folder, args.images)
+    runs = [one_run(folder, args.epochs) for _ in range(args.repeats)]
+    for wall, training in runs:
+        print(f"wall {wall:5.1f} s · training {training:5.1f} s · fixed costs {wall - training:4.1f} s "
+              f"({wall / training - 1:.0%} of the training time)")
+    overhead = median(wall / training - 1 for wall, training in runs)
+    print(f"median: fixed costs add {overhead:.0%} to a {args.epochs}-epoch run's training time")
+
+
+if __name__ == "__main__":
+    main()
