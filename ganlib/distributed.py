@@ -5,6 +5,7 @@ DistributedDataParallel averages the gradients, and rank 0 alone writes files. A
 run (and the app) sees world size 1 and never touches torch.distributed.
 """
 import gc
+import importlib
 import os
 
 import torch
@@ -21,6 +22,9 @@ def join_process_group(device):
     if device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)
+    # torch.optim imports torch._dynamo on its first use; imported after the group exists, it left the group's gloo
+    # threads running after leave_process_group (tests/test_distributed.py), so it comes first
+    importlib.import_module("torch._dynamo")
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return device
