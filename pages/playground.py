@@ -5,7 +5,7 @@ from dataclasses import fields, replace
 import numpy as np
 import streamlit as st
 
-from studio.links import Setting, link_params, read_link, share_link
+from studio.links import Setting, follow_link, keep_address, ranged_number, share_link, show_problems
 from studio.session import page_setup, plain
 from ganlib import charts
 from ganlib.config import NOISES, OPTIMIZERS, PointModelConfig, PointTrainConfig, preset
@@ -46,29 +46,15 @@ def apply_lesson():
     st.session_state.pg_playing = False
 
 
-def open_link():
-    """Fill the settings in from the page's link (the lesson first, then the rest); say what does not fit."""
-    values, problems = read_link(st.query_params.to_dict(), LINK_SETTINGS)
-    if "pg_lesson" in values:
-        st.session_state.pg_lesson = values.pop("pg_lesson")
-        apply_lesson()
-    st.session_state.update(values)
-    st.session_state.pg_link_problems = problems
-
-
 def write_link():
-    """Keep the page's address in step with its settings: those that differ from the chosen lesson's."""
+    """The page's address: the settings that differ from the chosen lesson's."""
     defaults = {**lesson_state(st.session_state.pg_lesson), "pg_lesson": next(iter(LESSONS)),
                 "pg_layers": list(charts.GAME_LAYERS), "pg_slow": False, "pg_presenter": False}
-    params = link_params(st.session_state, LINK_SETTINGS, defaults)
-    if params != st.query_params.to_dict():
-        st.query_params.from_dict(params)
-    return params
+    return keep_address(LINK_SETTINGS, defaults)
 
 
 def number(column, label, name, **options):
-    low, high = RANGES[name]
-    return column.number_input(label, low, high, key=f"pg_{name}", **options)
+    return ranged_number(column, label, f"pg_{name}", RANGES, **options)
 
 
 def settings(side):
@@ -211,7 +197,7 @@ if "pg_lesson" not in st.session_state:
     st.session_state.pg_lesson = next(iter(LESSONS))
     st.session_state.pg_layers = list(charts.GAME_LAYERS)
     apply_lesson()
-    open_link()
+    st.session_state.pg_link_problems = follow_link(LINK_SETTINGS, first=(("pg_lesson", apply_lesson),))
 
 title_col, link_col, presenter_col = st.columns([4, 1, 1], vertical_alignment="bottom")
 title_col.title("2D Playground")
@@ -225,8 +211,7 @@ else:
                          on_change=apply_lesson)
     text_col.info(lesson.explanation)
     settings(st.sidebar)
-for problem in st.session_state.get("pg_link_problems", []):
-    st.sidebar.warning(plain(problem[0].upper() + problem[1:] + "."))
+show_problems(st.sidebar, st.session_state.get("pg_link_problems", []))
 with link_col.popover("Copy link", icon=":material/link:", help="A link that opens this page with these settings"):
     st.code(share_link(st.context.url, write_link()), language=None, wrap_lines=True)
 try:

@@ -23,7 +23,7 @@ from ganlib.losses import LOSSES, get_loss
 from ganlib.rundir import RunDirectory
 from ganlib.script import standalone_script
 from ganlib.runs import HostLimits
-from studio.links import Setting, link_params, read_link, share_link
+from studio.links import Setting, follow_link, keep_address, ranged_number, share_link, show_problems
 from studio.live_charts import live_charts
 
 # label → (ganlib preset, overrides, the lesson's explanation)
@@ -102,36 +102,24 @@ def link_settings(limits):
             *(Setting(f"train_{name}", type(low), low=low, high=high) for name, (low, high) in RANGES.items())]
 
 
-def open_link(limits):
-    """Fill the settings in from the page's link (preset first, then the dataset, then the rest); what does not fit
-    is named in one line each and keeps its default."""
-    values, problems = read_link(st.query_params.to_dict(), link_settings(limits))
-    for key, apply in (("train_preset", apply_preset), ("train_dataset", apply_dataset)):
-        if key in values:
-            st.session_state[key] = values.pop(key)
-            apply()
-    st.session_state.update(values)
-    st.session_state.train_link_problems = problems
-
-
 def write_link(limits):
-    """Keep the page's address in step with its settings: those that differ from the chosen preset's."""
+    """The page's address: the settings that differ from the chosen preset's."""
     defaults = {**preset_state(st.session_state.train_preset), "train_preset": next(iter(PRESETS))}
-    params = link_params(st.session_state, link_settings(limits), defaults)
-    if params != st.query_params.to_dict():
-        st.query_params.from_dict(params)
-    return params
+    return keep_address(link_settings(limits), defaults)
 
 
 def number(column, label, name, **options):
-    low, high = RANGES[name]
-    return column.number_input(label, low, high, key=f"train_{name}", **options)
+    return ranged_number(column, label, f"train_{name}", RANGES, **options)
 
 
 def apply_dataset():
-    """A dataset brings its natural image size and channels (CIFAR-10: 32 px RGB)."""
-    spec = DATASETS[st.session_state.train_dataset]
-    st.session_state.train_image_size, st.session_state.train_channels = spec.image_size, spec.channels
+    """A dataset brings its natural image size and channels (CIFAR-10: 32 px RGB) and the DCGAN recipe measured on
+    it (emoji: no augmentation, no latent codes), as on the command line."""
+    spec, preset_values = DATASETS[st.session_state.train_dataset], preset_state(st.session_state.train_preset)
+    recipes = {f"train_{name}" for other in DATASETS.values() for name in other.dcgan_recipe}
+    st.session_state.update({key: preset_values[key] for key in recipes})  # another dataset's recipe goes
+    st.session_state.update({f"train_{name}": value for name, value in
+                             spec.settings(st.session_state.train_family).items()})
 
 
 def settings(limits):
@@ -139,11 +127,11 @@ def settings(limits):
     if "train_family" not in st.session_state:
         st.session_state.train_preset = next(iter(PRESETS))
         apply_preset()
-        open_link(limits)
+        st.session_state.train_link_problems = follow_link(
+            link_settings(limits), first=(("train_preset", apply_preset), ("train_dataset", apply_dataset)))
     side = st.sidebar
     side.header("Settings")
-    for problem in st.session_state.get("train_link_problems", []):
-        side.warning(plain(problem[0].upper() + problem[1:] + "."))
+    show_problems(side, st.session_state.get("train_link_problems", []))
     side.selectbox("Preset", list(PRESETS), key="train_preset", on_change=apply_preset)
     explanation = PRESETS[st.session_state.train_preset][2]
     if explanation:

@@ -1,11 +1,15 @@
 """A page's settings in its address (st.query_params): one link opens the same experiment for a whole room.
 
-Pure Python, so the reading and writing are tested without a browser. A link only ever sets widget values, each
-checked against what its widget accepts; a value that does not fit is named and the default kept.
+read_link and link_params are pure, so they are tested without a browser. A link only ever sets widget values,
+each checked against what its widget accepts; a value that does not fit is named and the default kept.
 """
 import math
 from dataclasses import dataclass
 from urllib.parse import urlencode
+
+import streamlit as st
+
+from studio.session import plain
 
 MAX_VALUE_LENGTH = 100
 
@@ -88,3 +92,34 @@ def link_params(state, settings, defaults):
 def share_link(page_url, params):
     """The page's address with its settings in it, to copy and hand out."""
     return f"{page_url or ''}?{urlencode(params)}" if params else (page_url or "")
+
+
+def follow_link(settings, first=()):
+    """Fill a page's settings in from its address: the (key, apply) pairs of `first` before the rest, each key
+    followed by its function (a preset brings its own values). Returns a sentence for each value that did not fit."""
+    values, problems = read_link(st.query_params.to_dict(), settings)
+    for key, apply in first:
+        if key in values:
+            st.session_state[key] = values.pop(key)
+            apply()
+    st.session_state.update(values)
+    return problems
+
+
+def show_problems(container, problems):
+    for problem in problems:
+        container.warning(plain(problem[0].upper() + problem[1:] + "."))
+
+
+def keep_address(settings, defaults):
+    """Keep the page's address in step with its settings (those that differ from `defaults`); returns them."""
+    params = link_params(st.session_state, settings, defaults)
+    if params != st.query_params.to_dict():
+        st.query_params.from_dict(params)
+    return params
+
+
+def ranged_number(column, label, key, ranges, **options):
+    """A number input whose range is the page's table entry for its setting: the range links are checked against."""
+    low, high = ranges[key.split("_", 1)[1]]
+    return column.number_input(label, low, high, key=key, **options)

@@ -109,6 +109,16 @@ def test_settings_that_cannot_work_are_explained_before_the_run(widget, key, val
     assert button(app, "Start training").disabled
 
 
+def test_a_dataset_brings_its_size_and_recipe_as_on_the_command_line():
+    app = open_train_page()
+    app.sidebar.selectbox(key="train_dataset").select("emoji").run()
+    assert app.sidebar.selectbox(key="train_image_size").value == 32 and app.sidebar.radio(key="train_channels").value == 3
+    assert app.sidebar.number_input(key="train_latent_codes").value == 0  # the emoji recipe: no codes
+    app.sidebar.selectbox(key="train_dataset").select("mnist-sample").run()
+    assert app.sidebar.selectbox(key="train_image_size").value == 28 and app.sidebar.radio(key="train_channels").value == 1
+    assert app.sidebar.number_input(key="train_latent_codes").value == 10  # the preset's again
+
+
 def test_own_images_need_an_upload_or_a_path():
     app = open_train_page()
     app.sidebar.selectbox(key="train_dataset").select("folder").run()
