@@ -251,10 +251,13 @@ def test_explorer_shows_the_shipped_generators_with_every_view(monkeypatch):
     app = open_explorer(monkeypatch)
     assert app.title[0].value == "Latent explorer"
     shipped = app.sidebar.selectbox(key="explore_shipped")
-    assert shipped.options[0] == "mnist-dcgan" and {"emoji-dcgan", "mnist-mlp"} <= set(shipped.options)
-    assert [s.value for s in app.subheader] == ["Random samples", "What each latent code draws",
+    assert shipped.options[0] == "mnist-cdcgan" and {"mnist-dcgan", "emoji-dcgan", "mnist-mlp"} <= set(shipped.options)
+    assert [s.value for s in app.subheader] == ["Draw me a …", "Random samples", "Same style, another class",
                                                 "Walk from one sample to another", "Invented or memorized?",
                                                 "Move along the generator's main directions"]
+    app.session_state["explore_shipped"] = checkpoints_dir() / "mnist-dcgan.safetensors"  # latent codes, no classes
+    app.run()
+    assert [s.value for s in app.subheader][:2] == ["Random samples", "What each latent code draws"]
     captions = image_captions(app)
     assert set(captions[:24]) == {f"#{i}" for i in range(24)}  # column by column
     assert {"lerp", "slerp", "slerp, looping", "sample #0", "sample #0, moved"} <= set(captions)

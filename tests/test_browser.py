@@ -212,7 +212,11 @@ def test_students_share_runs_and_the_class_gallery_shows_them_ranked(app_url, br
     teacher.goto(f"{app_url}/gallery")
     for nickname in ("Ada", "Grace"):
         teacher.get_by_text(re.compile(rf"^\d\. {nickname}$")).wait_for(timeout=30_000)
-    assert teacher.locator("[data-testid='stImage'] img").count() == 2
+    grids = teacher.locator("[data-testid='stImage'] img")
+    deadline = time.monotonic() + 15  # the names come first, the pictures a moment later
+    while grids.count() < 2 and time.monotonic() < deadline:
+        teacher.wait_for_timeout(200)
+    assert grids.count() == 2
     assert teacher.get_by_role("button", name="Withdraw").count() == 0  # the teacher owns neither entry
     teacher.screenshot(path=str(shots / "gallery.png"), full_page=True)
     teacher.get_by_text("Presenter mode").click()
