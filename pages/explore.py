@@ -161,7 +161,12 @@ def codes_view(generator, checkpoint):
     codes = model_cfg.classes or model_cfg.latent_codes
     latents = latents_for_codes(codes, CODE_COLUMNS, model_cfg.latent_dim,
                                 seed=st.session_state.get("explore_seed", 0))
-    st.image(to_pil_grid(render(generator, latents), nrow=CODE_COLUMNS, scale=2), width=CODE_COLUMNS * 60)
+    grid_col, walk_col = st.columns([2, 1])
+    grid_col.image(to_pil_grid(render(generator, latents), nrow=CODE_COLUMNS, scale=2), width=CODE_COLUMNS * 60)
+    if model_cfg.classes:  # the first column's style, walked through every class
+        gif = io.BytesIO()
+        render_gif(generator, latents[::CODE_COLUMNS], gif, frame_ms=500, scale=6)
+        walk_col.image(gif.getvalue(), caption="one style through every class, looping", width=200)
 
 
 def interpolation_view(generator, latents, truncation, asked):

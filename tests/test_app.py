@@ -283,6 +283,7 @@ def test_explorer_asks_a_conditional_generator_for_a_class_in_every_view(monkeyp
     assert not app.exception
     assert [s.value for s in app.subheader][:3] == ["Draw me a …", "Random samples", "Same style, another class"]
     assert any("top to bottom: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9" in text for text in shown(app.caption))
+    assert "one style through every class, looping" in image_captions(app)  # keep z, change the digit
     picker = app.selectbox(key="explore_class")
     assert picker.options[:3] == ["any class", "0", "1"]
     any_class = [image.proto.imgs[0].url for image in app.get("image")[:24]]
