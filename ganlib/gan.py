@@ -17,7 +17,7 @@ from .device import autocast_dtype
 from .errors import CheckpointError, ConfigError
 from .losses import get_loss, gradient_penalty, r1_penalty
 from .memory import SAMPLING_CHUNK
-from .models import average_weight, build_models, calibrate_batchnorm, chosen_codes, update_average
+from .models import asked_classes, average_weight, build_models, calibrate_batchnorm, chosen_codes, update_average
 
 _init_lock = threading.Lock()  # weight init seeds the process-wide RNG: one GAN at a time
 
@@ -158,7 +158,7 @@ class GAN:
         class each image was drawn for."""
         codes, classes = self.model_cfg.latent_codes, self.model_cfg.classes
         if not codes:
-            return D(fake, chosen_codes(z, classes) if classes else None).float(), 0.0
+            return D(fake, asked_classes(z, classes)).float(), 0.0
         logits, code_logits = D(fake, with_codes=True)
         return logits.float(), F.cross_entropy(code_logits.float(), chosen_codes(z, codes))
 

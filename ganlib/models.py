@@ -93,6 +93,11 @@ def chosen_codes(z, codes):
     return z[:, :codes].argmax(1)
 
 
+def asked_classes(z, classes):
+    """The class each latent asks a conditional generator for [B], or None for one that is not conditional."""
+    return chosen_codes(z, classes) if classes else None
+
+
 def with_code(z, codes):
     """z with its first `codes` entries replaced by the one-hot of the chosen code, scaled by √codes so the code
     has the length those Gaussian entries have on average."""

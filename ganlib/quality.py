@@ -14,7 +14,7 @@ from torch.nn import functional as F
 
 from .classifier import load_digit_classifier
 from .latent import render, sample_z
-from .models import chosen_codes
+from .models import asked_classes
 
 QUALITY_SAMPLES = 1000  # per score: every figure in a run, a card and `score` uses this many samples
 REAL_REFERENCE_IMAGES = 2000
@@ -147,7 +147,7 @@ class QualityMeter:
         """Score QUALITY_SAMPLES samples of an eval-mode generator from one seed: the figures `score` and the
         checkpoint cards give (a run's trainer draws the same latents, seed + 1 of its training seed)."""
         z = sample_z(QUALITY_SAMPLES, model_cfg.latent_dim, seed=seed)
-        return self.score(render(generator, z), chosen_codes(z, model_cfg.classes) if model_cfg.classes else None)
+        return self.score(render(generator, z), asked_classes(z, model_cfg.classes))
 
     def score(self, images, asked=None):
         """images: float [N, C, H, W] in [-1, 1] (N ≥ 2; QUALITY_SAMPLES for figures comparable across runs);

@@ -25,7 +25,7 @@ from .images import to_pil_grid
 from .latent import latents_for_codes, sample_z
 from .losses import get_loss
 from .memory import estimate_run
-from .models import chosen_codes
+from .models import asked_classes
 from .quality import QUALITY_SAMPLES, QualityMeter, QualityScore
 from .rundir import METRIC_NAMES, RunDirectory
 
@@ -403,9 +403,8 @@ class Trainer:
     def _score_quality(self):
         if self.quality_meter is None:  # not rank 0
             return
-        classes = self.model_cfg.classes
         score = self.quality_meter.score(self.gan.draw(self.quality_noise),
-                                         asked=chosen_codes(self.quality_noise, classes) if classes else None)
+                                         asked=asked_classes(self.quality_noise, self.model_cfg.classes))
         epoch = round(self.epochs_done, 3)
         self.last_quality = {"epoch": epoch, **score.as_dict()}
         if self.run_dir:
