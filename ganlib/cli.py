@@ -350,7 +350,7 @@ def asked_class(checkpoint, asked):
     if not classes:
         raise GanStudioError("--class needs a conditional generator (trained with --conditional); this one draws "
                              "whatever it likes")
-    names = class_names(checkpoint.train_cfg, classes)
+    names = class_names(checkpoint.train_cfg.dataset, checkpoint.train_cfg.data_dir, classes)
     folded = [name.casefold() for name in names]
     if asked.casefold() in folded:
         index = folded.index(asked.casefold())

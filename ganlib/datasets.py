@@ -365,10 +365,11 @@ def conditional_settings(name, data_dir=""):
     return {"classes": len(classes), "latent_codes": 0}
 
 
-def class_names(train_cfg, classes):
-    """The names of a conditional run's classes ('0'…'9', 'Flags'), or their numbers where the data is gone."""
+def class_names(dataset, data_dir, classes):
+    """The names of a conditional run's classes ('0'…'9', 'Flags'), or their numbers where the data is gone (a
+    folder's names are its subfolders': pass its path only where the caller may read that folder)."""
     try:
-        names = DATASETS[train_cfg.dataset].classes(train_cfg.data_dir)
+        names = DATASETS[dataset].classes(data_dir)
     except (DatasetError, OSError, KeyError):
         names = ()
     return tuple(names) if len(names) == classes else tuple(str(i) for i in range(classes))

@@ -115,13 +115,12 @@ def describe(checkpoint):
 
 # ---- the four views ------------------------------------------------------------------------------------
 
-def class_choice(checkpoint):
+def class_choice(checkpoint, names):
     """For a conditional generator, the class every view below draws: a function that makes latents ask for it
     (the identity for 'any class', and for generators that were never told classes)."""
     classes = checkpoint.model_cfg.classes
     if not classes:
         return lambda z: z
-    names = class_names(checkpoint.train_cfg, classes)
     st.subheader("Draw me a …")
     choice = st.selectbox("Class", [None, *range(classes)], key="explore_class", help=CLASS_NOTE,
                           format_func=lambda index: "any class" if index is None else names[index])
@@ -146,12 +145,11 @@ def samples_view(generator, latent_dim, asked):
     return latents, images, truncation
 
 
-def codes_view(generator, checkpoint):
+def codes_view(generator, checkpoint, names):
     """For a generator with latent codes or classes: what it draws for each, the same noise down each column."""
     model_cfg = checkpoint.model_cfg
     if model_cfg.classes:
         st.subheader("Same style, another class")
-        names = class_names(checkpoint.train_cfg, model_cfg.classes)
         st.caption(plain(f"Each row asks for one class (top to bottom: {', '.join(names)}); each column keeps the rest "
                          "of z, which G uses for everything the class leaves open: thickness, slant, size, colour."))
     else:
@@ -210,17 +208,15 @@ def animation_view(generator, paths):
                                  key="explore_gif_download")
 
 
-def nearest_view(checkpoint, images, focus, own_run):
-    """The training images come from this server's own copy of the dataset; a card's folder path is followed only
-    for this session's own runs (a card from elsewhere could name any server folder, or another session's)."""
+def nearest_view(checkpoint, images, focus, data_dir):
+    """The training images come from this server's own copy of the dataset, or from `data_dir` (see the page's end)."""
     st.subheader("Invented or memorized?")
     model, train = checkpoint.model_cfg, checkpoint.train_cfg
-    if train.dataset == "folder" and not own_run:
+    if train.dataset == "folder" and not data_dir:
         st.info("This generator was trained on someone's own images, which are not on this server to compare with.")
         return
     try:
-        training = cached_training_images(train.dataset, model.image_size, model.channels,
-                                          train.data_dir if own_run else "")
+        training = cached_training_images(train.dataset, model.image_size, model.channels, data_dir)
     except GanStudioError as error:
         st.info(plain(f"The training images are not available here ({error})."))
         return
@@ -268,11 +264,15 @@ except (GanStudioError, OSError) as error:
     st.error(plain(error))
     st.stop()
 st.caption(plain(describe(checkpoint)))
-asked = class_choice(checkpoint)
+# A card's folder path is followed only for this session's own runs: a card from elsewhere could name any server
+# folder, or another session's, whose images (nearest view) and subfolder names (class names) it would then show.
+data_dir = checkpoint.train_cfg.data_dir if st.session_state.explore_source == SOURCES[1] else ""
+names = class_names(checkpoint.train_cfg.dataset, data_dir, checkpoint.model_cfg.classes)
+asked = class_choice(checkpoint, names)
 latents, images, truncation = samples_view(generator, checkpoint.model_cfg.latent_dim, asked)
 if checkpoint.model_cfg.latent_codes or checkpoint.model_cfg.classes:
-    codes_view(generator, checkpoint)
+    codes_view(generator, checkpoint, names)
 interpolation_view(generator, latents, truncation, asked)
 focus = st.selectbox("Sample to study", range(len(latents)), format_func=lambda i: f"#{i}", key="explore_focus")
-nearest_view(checkpoint, images, focus, own_run=st.session_state.explore_source == SOURCES[1])
+nearest_view(checkpoint, images, focus, data_dir)
 directions_view(generator, path, stamp, latents, focus, asked)

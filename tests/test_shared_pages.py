@@ -69,6 +69,24 @@ def test_a_cards_folder_path_is_never_followed(monkeypatch, tmp_path):
     assert not [c for c in app.get("image") if c.proto.imgs[0].caption.startswith("0.")]  # no neighbours shown
 
 
+def test_a_conditional_cards_folder_path_never_names_its_classes(monkeypatch, tmp_path):
+    """A folder's class names are its subfolders' names: a card from elsewhere must not list a server folder."""
+    conditional = SHIPPED.parent / "mnist-cdcgan"
+    card = json.loads(conditional.with_suffix(".json").read_text())
+    card["train"].update(dataset="folder", data_dir=str(tmp_path))
+    for secret in ("payroll-2026", "private-photos"):
+        (tmp_path / secret).mkdir()
+        Image.new("L", (28, 28)).save(tmp_path / secret / "a.png")
+    card["model"]["classes"] = 2  # the folder's class count, so its names would fit
+    files = [("g.safetensors", conditional.with_suffix(".safetensors").read_bytes(), "application/octet-stream"),
+             ("g.json", json.dumps(card).encode(), "application/json")]
+    app = upload_to_explorer(monkeypatch, files)
+    assert not app.exception
+    texts = " ".join([*shown(app.caption), *(str(o) for o in app.selectbox(key="explore_class").options)])
+    assert "payroll" not in texts and "private" not in texts
+    assert app.selectbox(key="explore_class").options == ["any class", "0", "1"]
+
+
 def test_without_a_data_root_no_server_path_can_be_typed():
     app = open_train_page()
     app.sidebar.selectbox(key="train_dataset").select("folder").run()
