@@ -15,10 +15,11 @@ def thin(rows, max_points=MAX_POINTS):
 
 
 def line_chart(rows, series, title, y_title, y_range=None, height=260, x="step"):
-    """One line per (column, label) in `series`, against column `x` (the step, unless told)."""
+    """One line per (column, label) in `series`, against column `x` (the step, unless told); each trace names its
+    column in `meta`, so a live view can append rows to it."""
     rows = thin(rows)
     xs = [r[x] for r in rows]
-    figure = go.Figure([go.Scatter(x=xs, y=[r[column] for r in rows], name=label, mode="lines")
+    figure = go.Figure([go.Scatter(x=xs, y=[r[column] for r in rows], name=label, mode="lines", meta=column)
                         for column, label in series])
     figure.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10), xaxis_title=x,
                          yaxis_title=y_title, legend=dict(orientation="h", y=-0.3), uirevision="keep")

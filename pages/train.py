@@ -9,10 +9,9 @@ import streamlit as st
 from studio.session import (HEARTBEAT_SECONDS, gallery, keep_alive, page_setup, plain, run_manager, saved_dir,
                             session_id, staged_upload, withdraw_from_gallery)
 from ganlib import charts
-from ganlib.alarms import check_alarms
 from ganlib.archives import stage_zip_upload
 from ganlib.checkpoint import export_generator
-from ganlib.config import IMAGE_SIZES, PRECISIONS, ModelConfig, TrainConfig, epochs_of, preset
+from ganlib.config import IMAGE_SIZES, PRECISIONS, ModelConfig, TrainConfig, preset
 from ganlib.datasets import DATASETS, conditional_settings
 from ganlib.device import available_devices
 from ganlib.errors import GanStudioError
@@ -24,7 +23,7 @@ from ganlib.rundir import RunDirectory
 from ganlib.script import standalone_script
 from ganlib.runs import HostLimits
 from studio.links import Setting, follow_link, keep_address, ranged_number, share_link, show_problems
-from studio.live_charts import live_charts
+from studio.live_view import live_view as streamed_view
 
 # label → (ganlib preset, overrides, the lesson's explanation)
 MLP = ("The notebooks' MLP GAN: their layers, Adam 2e-4, batch 64, 50 epochs, plus an R1 penalty (γ 10) on D. "
@@ -235,26 +234,6 @@ def current_run():
     return run_manager().get(run_id) if run_id else None
 
 
-def status_line(run):
-    manager = run_manager()
-    if run.status == "queued":
-        return f"Waiting for a free slot: position {manager.queue_position(run.run_id)} in the queue.", 0.0
-    if run.started is None and not run.active:  # failed or stopped while loading: the error below says why
-        return f"The run {run.status} before training began", 0.0
-    if run.status == "starting" or run.started is None:
-        return "Loading the dataset and building the networks…", 0.0
-    p, cfg = run.progress, run.train_cfg
-    if p is None:
-        return f"Epoch 0{epochs_of(cfg)} · step 0 · warming up", 0.0
-    by_steps = p.step / run.started.total_steps if run.started.total_steps else 0.0
-    by_time = p.elapsed / cfg.max_seconds if cfg.max_seconds else 0.0
-    fraction = min(1.0, max(by_steps, by_time))
-    state = {"paused": " · paused", "finished": " · finished", "stopped": " · stopped", "failed": " · failed"}
-    left = "" if not run.active else f" · {p.eta_seconds:,.0f} s left"
-    return (f"Epoch {int(p.epoch) + (run.status == 'running')}{epochs_of(cfg)} · step {p.step:,} · "
-            f"{p.images_per_second:,.0f} img/s{left}{state.get(run.status, '')}", fraction)
-
-
 def controls(run):
     pause_col, stop_col, _ = st.columns([1, 1, 4])
     if run.status == "paused":
@@ -296,39 +275,26 @@ def share(run):
 
 
 def live_view():
-    """Everything that changes while a run trains: polled by a fragment, not by a loop in the script."""
+    """The run's controls and results; what changes while it trains streams into the live view component, which
+    asks for a rerun of this fragment only when the run's state changes."""
     keep_alive()
     run = current_run()
     if run is None:
         return
-    text, fraction = status_line(run)
-    st.markdown(f"**{text}**")
-    st.progress(fraction)
     if run.started is not None and run.train_cfg.dataset == "folder":
         st.caption(f"Your images: {run.started.data_summary()}.")
     controls(run)
     share_view(run)
     if run.status == "failed":
         st.error(plain(run.message))
-    if run.rows:
-        probabilities = get_loss(run.train_cfg.loss).probabilities
-        alarms_view(run, probabilities)
-        live_charts([charts.loss_chart(run.rows), charts.score_chart(run.rows, probabilities),
-                     charts.gradient_chart(run.rows)], key="train_live_charts")
-        st.caption(HEALTHY)
-    quality_view(run, grids_view(run))
+    streamed_view(run, run_manager(), refresh=st.session_state.get("train_refresh") or REFRESH_SECONDS[0],
+                  captions={"healthy": HEALTHY, "quality": QUALITY}, key="train_live")
     if not run.active:
         results_view(run)
     if st.session_state.get("train_was_active") and not run.active:
         st.session_state.train_was_active = False
-        st.rerun()  # one full rerun to stop polling and show the results
+        st.rerun()  # one full rerun to show the comparison and free the Start button
     st.session_state.train_was_active = run.active
-
-
-def alarms_view(run, probabilities):
-    """Failure alarms in plain words, each with its likely fix, while the run can still be stopped early."""
-    for alarm in check_alarms(run.rows, [event.score.diversity for event in run.quality], probabilities):
-        st.warning(f"**{alarm.message}** {alarm.fix}", icon=":material/warning:")
 
 
 def compare_view():
@@ -367,52 +333,6 @@ def run_label(number, run):
             f"{run.status}")
 
 
-def grids_view(run):
-    """The sample grid of the epoch chosen on the scrub slider, beside real images; returns the grid's step."""
-    grids = list(run.grids)
-    shown_step = None
-    fake_col, real_col = st.columns(2)
-    if grids:
-        latest = len(grids) - 1
-        index = latest
-        if len(grids) > 1:
-            # Follow the newest grid unless the person has scrubbed back (or the value is from an earlier run).
-            shown = st.session_state.get("train_scrub")
-            if shown is None or shown == st.session_state.get("train_scrub_latest") or shown > latest:
-                st.session_state.train_scrub = latest
-            st.session_state.train_scrub_latest = latest
-            labels = [f"epoch {g.epoch}" if g.epoch_end else f"step {g.step:,}" for g in grids]
-            index = fake_col.select_slider("Scrub through training", range(len(grids)), key="train_scrub",
-                                           format_func=lambda i: labels[i])
-        grid = grids[index]
-        fake_col.image(grid.image, caption=f"Generated from the fixed noise · epoch {grid.epoch}, step {grid.step:,}",
-                       width="stretch")
-        shown_step = grid.step
-    elif run.active:
-        fake_col.info("The first sample grid appears at the end of the first epoch.")
-    if run.started is not None and run.started.real_grid is not None:
-        real_col.image(run.started.real_grid, caption="Real training images", width="stretch")
-    return shown_step
-
-
-def quality_view(run, grid_step):
-    """The quality meter: Fréchet per epoch, and the class histogram of the grid shown above."""
-    scored = list(run.quality)
-    if not scored:
-        return
-    shown = next((event for event in scored if event.step == grid_step), scored[-1])
-    st.markdown(f"**Quality meter** · epoch {shown.epoch:g}: {shown.score.summary()}")
-    if shown.score.class_histogram is not None:
-        detail = charts.class_histogram_chart(shown.score.class_histogram,
-                                              f"Which digits G draws · epoch {shown.epoch:g}")
-    else:
-        rows = [{"epoch": e.epoch, "diversity": e.score.diversity} for e in scored]
-        detail = charts.line_chart(rows, [("diversity", "samples ÷ real")], "Diversity (1 = as varied as the real "
-                                   "images)", "diversity", x="epoch")
-    live_charts([charts.quality_chart(scored), detail], key="train_quality_charts")
-    st.caption(QUALITY)
-
-
 def results_view(run):
     """Downloads and saving, once the run is over (also after a failure: what was trained stays)."""
     if not run.checkpoint_path:
@@ -445,9 +365,6 @@ def saved_name(slug):
 
 
 page_setup("train")
-# The progress bar's width transition repaints the page while it plays; at a 1 s refresh that cost the browser
-# 0.045 of a core (as much as the rest of the status line's rerun), taken from training when both share a laptop.
-st.html("<style>[data-testid='stProgress'] * { transition: none !important }</style>")
 st.title("Train a GAN")
 limits = host_limits()
 configs, problem = settings(limits)
@@ -457,9 +374,8 @@ link = share_link(st.context.url, params)
 start_col, refresh_col, link_col, note_col = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
 start_col.button("Start training", type="primary", disabled=configs is None or (run is not None and run.active),
                  on_click=start_run, args=(configs,), key="train_start")
-refresh = refresh_col.segmented_control("Live view refresh", REFRESH_SECONDS, default=REFRESH_SECONDS[0],
-                                        required=True, format_func=lambda s: f"{s} s", key="train_refresh",
-                                        help=REFRESH_HELP)
+refresh_col.segmented_control("Live view refresh", REFRESH_SECONDS, default=REFRESH_SECONDS[0], required=True,
+                              format_func=lambda s: f"{s} s", key="train_refresh", help=REFRESH_HELP)
 with link_col.popover("Copy link", icon=":material/link:", help=LINK_HELP):
     st.code(link, language=None, wrap_lines=True)
 if problem:
@@ -475,7 +391,6 @@ if configs is not None:
                    "--out DIR`.")
         st.download_button("Download train_gan.py", script, "train_gan.py", "text/x-python", key="train_code_download")
         st.code(script, language="python", height=400)
-poll = refresh if run is not None and run.active else HEARTBEAT_SECONDS
-st.fragment(live_view, run_every=poll)()
+st.fragment(live_view, run_every=HEARTBEAT_SECONDS)()  # the component streams; this only says the tab is open
 if run is None or not run.active:
     compare_view()

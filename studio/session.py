@@ -61,7 +61,7 @@ def page_setup(url_path=None):
 def follow_deep_link(pages):
     """In app.py, after st.navigation: open the page a first visit asked for (see page_setup)."""
     wanted, params = st.session_state.pop("deep_link", (None, {}))
-    if wanted is None:  # (also when app.py is imported outside a server, as multiprocessing's spawn does)
+    if wanted is None:
         return
     chosen = next((page for page in pages if page.url_path == wanted), None)
     if chosen is not None:

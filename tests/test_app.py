@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from starlette.requests import Request
 from streamlit.testing.v1 import AppTest
 
 from ganlib.config import ModelConfig, TrainConfig
+from studio.live_stream import live_data
 from studio.session import checkpoints_dir
 
 
@@ -170,7 +172,7 @@ def test_a_run_on_uploaded_images_says_how_many_it_loaded_and_skipped(digits):
     button(app, "Start training").click().run()
     expected = "Your images: loaded 70 images, skipped 2 (not images, unreadable or too large)."  # fake.png, notes.txt
     assert wait_for(app, lambda a: any(c.value == expected for c in a.caption))
-    assert wait_for(app, lambda a: any("finished" in m.value for m in a.markdown))  # the next test's run can start
+    assert wait_for(app, lambda a: run_state(a) == "finished")  # the next test's run can start
 
 
 def wait_for(app, condition, seconds=90):
@@ -184,11 +186,24 @@ def wait_for(app, condition, seconds=90):
     return False
 
 
-def live_figures(app, key="train_live_charts"):
-    """The figures the Train page hands one of its charts components (drawn in place by plotly.js in the browser)."""
-    (component,) = [c for c in app.get("component_instance") if c.proto.id.endswith(key)]
-    assert component.proto.component_name.endswith("live_charts")
-    return json.loads(component.proto.json_args)["figures"]
+def live_view_data(app):
+    """What the Train page hands its live view component: the run's state and its stream's token."""
+    (view,) = [element for element in app.get("bidi_component") if element.proto.component_name == "gan_studio_live_view"]
+    return json.loads(view.proto.json)
+
+
+def run_state(app):
+    views = [element for element in app.get("bidi_component") if element.proto.component_name == "gan_studio_live_view"]
+    return live_view_data(app)["state"] if views else None
+
+
+def streamed(app, query=""):
+    """What the page's live view reads from its run's route (studio/live_stream.py), as the browser would."""
+    request = Request({"type": "http", "method": "GET", "headers": [], "query_string": query.encode(),
+                       "path_params": {"token": live_view_data(app)["token"]}})
+    response = live_data(request)
+    assert response.status_code == 200
+    return json.loads(response.body)
 
 
 def start_tiny_run(epochs):
@@ -204,25 +219,16 @@ def test_start_training_runs_and_shows_grids_charts_and_downloads(tmp_path, monk
     monkeypatch.setenv("GAN_STUDIO_CHECKPOINTS", str(tmp_path))
     app = start_tiny_run(epochs=2)
     assert app.session_state.train_run_id
-    assert any("Epoch" in m.value or "Loading" in m.value for m in app.markdown)
-    assert wait_for(app, lambda a: any("finished" in m.value for m in a.markdown))
-    status = next(m.value for m in app.markdown if "finished" in m.value)
-    assert "Epoch 2/2" in status and "step 78" in status
-    losses, scores, gradients = live_figures(app)
-    assert [trace["name"] for trace in losses["data"]] == ["loss D", "loss G"]
-    assert scores["layout"]["title"]["text"] == "The game's scoreboard" and gradients["data"][0]["name"] == "‖∇D‖"
-    assert losses["data"][0]["x"][-1] == 78 and len(losses["data"][0]["x"]) == len(losses["data"][0]["y"]) > 5
-    frechet, histogram = live_figures(app, key="train_quality_charts")
-    assert frechet["data"][0]["x"] == [1, 2] and len(histogram["data"][0]["y"]) == 10
-    assert histogram["layout"]["title"]["text"] == "Which digits G draws · epoch 2"
-    assert len(app.get("image")) == 3  # the epoch grid, the real batch beside it, the timelapse
-    assert any(m.value.startswith("**Quality meter** · epoch 2: legible ") for m in app.markdown)
-    scrubber = app.select_slider(key="train_scrub")
-    assert scrubber.value == 1  # follows the newest grid
-    scrubber.set_value(0).run()
-    assert app.get("image")[0].proto.imgs[0].caption.endswith("epoch 1, step 39")
-    assert any(m.value.startswith("**Quality meter** · epoch 1: legible ") for m in app.markdown)
-    assert live_figures(app, key="train_quality_charts")[1]["layout"]["title"]["text"].endswith("epoch 1")
+    assert run_state(app) in ("starting", "running")
+    assert wait_for(app, lambda a: run_state(a) == "finished")
+    got = streamed(app)  # the whole run at once, as a page opened after the run gets it
+    assert "Epoch 2/2" in got["status"] and "step 78" in got["status"]
+    assert [chart["layout"]["title"]["text"] for chart in got["charts"]] == ["Losses", "The game's scoreboard",
+                                                                             "Gradient norms"]
+    assert got["rows"]["step"][-1] == 78 and len(got["rows"]["step"]) == len(got["rows"]["loss_g"]) > 5
+    assert [grid["label"] for grid in got["grids"]] == ["epoch 1", "epoch 2"]
+    assert got["frechet"]["data"][0]["x"] == [1, 2] and got["scores"][1]["summary"].startswith("Quality meter · epoch 2: legible ")
+    assert len(app.get("image")) == 1  # the timelapse; the grids are the live view's
     labels = [d.proto.label for d in app.get("download_button") if d.proto.label != "Download train_gan.py"]
     assert labels == ["Checkpoint (.safetensors)", "Checkpoint card (.json)", "Metrics (.csv)", "Quality meter (.csv)",
                       "Final grid (.png)", "Timelapse (.gif)"]
@@ -311,7 +317,7 @@ def test_explorer_controls_change_what_is_drawn(monkeypatch):
 
 def test_a_shared_run_shows_on_another_sessions_gallery_until_its_owner_withdraws_it():
     owner = start_tiny_run(epochs=1)
-    assert wait_for(owner, lambda a: any("finished" in m.value for m in a.markdown))
+    assert wait_for(owner, lambda a: run_state(a) == "finished")
     owner.text_input(key="train_nickname").set_value("<b>Ada</b>").run()
     button(owner, "Share to the class gallery").click().run()
     assert any("a nickname is 1 to 24 letters" in e.value for e in owner.error)  # refused, said in one line
@@ -333,7 +339,7 @@ def test_a_shared_run_shows_on_another_sessions_gallery_until_its_owner_withdraw
 def test_a_host_can_turn_the_gallery_off(monkeypatch):
     monkeypatch.setenv("GAN_STUDIO_GALLERY", "off")
     app = start_tiny_run(epochs=1)
-    assert wait_for(app, lambda a: any("finished" in m.value for m in a.markdown))
+    assert wait_for(app, lambda a: run_state(a) == "finished")
     assert not [b for b in app.button if b.label == "Share to the class gallery"]
     app.switch_page("pages/gallery.py").run()
     assert any("turned off" in i.value for i in app.info)
@@ -342,7 +348,7 @@ def test_a_host_can_turn_the_gallery_off(monkeypatch):
 def test_explorer_loads_a_run_of_this_session(monkeypatch, tmp_path):
     monkeypatch.setenv("GAN_STUDIO_CHECKPOINTS", str(tmp_path))
     app = start_tiny_run(epochs=1)
-    assert wait_for(app, lambda a: any("finished" in m.value for m in a.markdown))
+    assert wait_for(app, lambda a: run_state(a) == "finished")
     app.switch_page("pages/explore.py").run()
     assert any("No generators yet" in i.value for i in app.info)  # the empty folder says so
     app.sidebar.radio(key="explore_source").set_value("This session's runs").run()
@@ -404,8 +410,8 @@ def test_a_run_whose_discriminator_wins_rings_the_alarm_and_two_runs_compare():
     app.sidebar.selectbox(key="train_preset").select("Lesson: Learning rate too high: oscillation").run()
     app.sidebar.number_input(key="train_epochs").set_value(2).run()  # 156 steps: D has won by step 60
     button(app, "Start training").click().run()
-    assert wait_for(app, lambda a: any("finished" in m.value for m in a.markdown), seconds=120)
-    alarm = next(w.value for w in app.warning if "discriminator is winning outright" in w.value)
+    assert wait_for(app, lambda a: run_state(a) == "finished", seconds=120)
+    (alarm,) = [alarm for alarm in streamed(app)["alarms"] if "discriminator is winning outright" in alarm]
     assert "D(x) ≈ 1.00" in alarm and "Lower D's learning rate" in alarm
     assert not any(s.value == "Compare runs" for s in app.subheader)  # one run: nothing to compare yet
     app.sidebar.selectbox(key="train_preset").select("DCGAN (recommended)").run()
@@ -414,8 +420,7 @@ def test_a_run_whose_discriminator_wins_rings_the_alarm_and_two_runs_compare():
     button(app, "Start training").click().run()
     assert wait_for(app, lambda a: any(s.value == "Compare runs" for s in a.subheader))
     assert len(app.multiselect(key="train_compare").value) == 2
-    assert len(live_figures(app)) == 3  # the latest run's live charts
-    assert len(live_figures(app, key="train_quality_charts")) == 2  # and its quality meter's
+    assert streamed(app)["state"] == "finished"  # the latest run's live view stays, with its charts
     assert len(app.get("plotly_chart")) == 2  # both runs' losses and scores
     captions = [image.proto.imgs[0].caption for image in app.get("image")]
     assert any(c.startswith("run 1 · dcgan, BatchNorm in D, bce, lr G 0.2 / D 0.2") for c in captions)

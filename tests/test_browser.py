@@ -1,8 +1,11 @@
 """The pages in a real browser: Debian's Chromium driven by Playwright against `streamlit run`."""
+import json
 import os
 import re
 import shutil
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -45,22 +48,31 @@ def test_train_page_trains_live_and_stops(app_url, browser, tmp_path):
     limit.press("Enter")
     page.wait_for_timeout(500)
     main.get_by_role("button", name="Start training").click()
-    charts = page.frame_locator("iframe[title='studio.live_charts.live_charts']")  # the live charts, then the quality meter's
-    live_chart = charts.first.locator(".js-plotly-plot").first
-    live_chart.wait_for(timeout=30_000)  # plotly.js, served with the app
+    live_chart = page.locator(".gs-live-charts .js-plotly-plot").first
+    live_chart.wait_for(timeout=30_000)  # plotly.js, served by the app's own route
     page.get_by_text(re.compile(r"Generated from the fixed noise · epoch 1")).wait_for(timeout=120_000)
-    # Redrawn in place: the same chart node shows later steps a few refreshes on (a remounted chart loses the mark).
+    # Streamed into the same chart node (a remounted chart would lose the mark), a few seconds of steps at a time.
     last_step = "chart => chart.data[0].x[chart.data[0].x.length - 1]"
     live_chart.evaluate("chart => chart.dataset.seen = 'yes'")
     step_before = live_chart.evaluate(last_step)
-    page.wait_for_timeout(3_000)
+    page.wait_for_timeout(4_000)
     assert live_chart.evaluate("chart => chart.dataset.seen") == "yes"
     assert live_chart.evaluate(last_step) > step_before
-    assert page.locator("[data-testid='stImage'] img").count() >= 1  # the sample grid
+    assert page.locator(".gs-live-pictures img").count() == 2  # the sample grid and real images beside it
     first = epoch_shown(page)
     page.get_by_text(re.compile(rf"Epoch {first + 1}(/\d+)? · step")).wait_for(timeout=60_000)  # the counter advances
     page.get_by_text(re.compile(r"Quality meter · epoch \d+: legible \d+% · digits \d+/10")).wait_for(timeout=30_000)
-    charts.nth(1).get_by_text(re.compile(r"Which digits G draws · epoch \d+")).wait_for(timeout=10_000)
+    quality_charts = page.locator(".gs-live-charts").nth(1)
+    quality_charts.scroll_into_view_if_needed()  # charts off screen wait to be drawn
+    quality_charts.get_by_text(re.compile(r"Which digits G draws · epoch \d+")).wait_for(timeout=10_000)
+    token = page.evaluate("[...document.querySelectorAll('div')].find(e => e.ganStudioLiveView).ganStudioLiveView.token")
+    with urllib.request.urlopen(f"{app_url}/api/live/{token}?after=0") as response:
+        assert json.load(response)["state"] == "running"  # the page's own stream
+    for wrong in (token[:-2] + "xx", f"{token[:-2]}xx/grid/0.png", f"{token[:-2]}xx/real.png"):
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            urllib.request.urlopen(f"{app_url}/api/live/{wrong}")
+    with urllib.request.urlopen(f"{app_url}/api/live/") as response:  # no listing: the app's own page
+        assert response.headers.get_content_type() == "text/html" and token not in response.read().decode()
     page.screenshot(path=str(shots / "training.png"), full_page=True)
 
     # Pause, leave for the Home page and come back: the run waits where it was, then resumes.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from test_app import button, open_app, open_explorer, open_train_page, shown, wait_for
+from test_app import button, open_app, open_explorer, open_train_page, run_state, shown, wait_for
 from test_fuzz_inputs import mutations
 
 SHIPPED = Path(__file__).parent.parent / "checkpoints" / "mnist-mlp"
@@ -112,7 +112,7 @@ def train_and_save(name):
     for key, value in [("train_g_width", 8), ("train_d_width", 8), ("train_epochs", 1), ("train_batch_size", 128)]:
         app.sidebar.number_input(key=key).set_value(value).run()
     button(app, "Start training").click().run()
-    assert wait_for(app, lambda a: any("finished" in m.value for m in a.markdown))
+    assert wait_for(app, lambda a: run_state(a) == "finished")
     app.text_input(key="train_save_name").input(name).run()
     button(app, "Save for the explorer").click().run()
     return app
@@ -164,7 +164,7 @@ def test_a_zip_that_would_decode_past_the_budget_is_named_before_the_run(monkeyp
         app.sidebar.number_input(key=key).set_value(value).run()
     app.sidebar.file_uploader(key="train_upload").set_value(("many.zip", buffer.getvalue(), "application/zip")).run()
     button(app, "Start training").click().run()
-    assert wait_for(app, lambda a: any("failed" in m.value for m in a.markdown))
+    assert wait_for(app, lambda a: run_state(a) == "failed")
     assert any("5,000 images at 128×128×3 would take" in text and "upload fewer images" in text
                for text in shown(app.error))
     assert not open_app().exception  # the server goes on

@@ -1,0 +1,187 @@
+"""A run's live view as data: routes beside Streamlit's own that serve one run's progress to the page that owns it.
+
+Why routes: a Streamlit rerun makes the browser render the page again, and with the browser on the cores that
+train, reruns every second cost a run a third of its speed. The live view component (studio/live_view.py) asks
+these routes for what is new instead: metric rows after a step, grids and quality scores after a count, the
+status line. Each run is reachable only through an unguessable token made for the session that started it; any
+other path or token gets 404 and nothing lists runs. Answers are bounded (rows thinned past MAX_ROWS) and built
+from copies, so a slow or vanished client holds nothing the training thread waits for.
+"""
+import bisect
+import functools
+import io
+import json
+import secrets
+import threading
+import weakref
+
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ganlib.config import epochs_of
+
+MAX_ROWS = 2_000  # metric rows in one answer; more are thinned evenly (a page opened late in a long run)
+PREFIX = "/api/live"  # outside Streamlit's reserved /_stcore/, /media/, /component/, /static/
+
+_streams = {}  # token → (weak reference to the run, its manager)
+_lock = threading.Lock()
+
+
+def stream_token(run, manager):
+    """A new token that reads `run` (kept while the run is); given only to the session that owns the run."""
+    token = secrets.token_urlsafe(24)
+    with _lock:
+        for old in [t for t, (ref, _) in _streams.items() if ref() is None]:
+            del _streams[old]
+        _streams[token] = (weakref.ref(run), manager)
+    return token
+
+
+def _find(token):
+    """(run, manager) for a token, or None (also once the manager has forgotten the run)."""
+    with _lock:
+        run_ref, manager = _streams.get(token, (lambda: None, None))
+    run = run_ref()
+    return None if run is None or manager.get(run.run_id) is not run else (run, manager)
+
+
+def status_line(run, queue_position=0):
+    """(the run's status in one line, the fraction of its budget done)."""
+    if run.status == "queued":
+        return f"Waiting for a free slot: position {queue_position} in the queue.", 0.0
+    if run.started is None and not run.active:  # failed or stopped while loading: the error says why
+        return f"The run {run.status} before training began", 0.0
+    if run.status == "starting" or run.started is None:
+        return "Loading the dataset and building the networks…", 0.0
+    p, cfg = run.progress, run.train_cfg
+    if p is None:
+        return f"Epoch 0{epochs_of(cfg)} · step 0 · warming up", 0.0
+    by_steps = p.step / run.started.total_steps if run.started.total_steps else 0.0
+    by_time = p.elapsed / cfg.max_seconds if cfg.max_seconds else 0.0
+    fraction = min(1.0, max(by_steps, by_time))
+    state = {"paused": " · paused", "finished": " · finished", "stopped": " · stopped", "failed": " · failed"}
+    left = "" if not run.active else f" · {p.eta_seconds:,.0f} s left"
+    return (f"Epoch {int(p.epoch) + (run.status == 'running')}{epochs_of(cfg)} · step {p.step:,} · "
+            f"{p.images_per_second:,.0f} img/s{left}{state.get(run.status, '')}", fraction)
+
+
+def figure_json(figure):
+    """A plotly figure as the browser's plotly.js takes it, styled by the page rather than plotly's template."""
+    spec = json.loads(figure.to_json())
+    spec["layout"].pop("template", None)
+    return spec
+
+
+def snapshot(run, after=-1, grids_seen=0, scores_seen=0, queue_position=0):
+    """What the live view lacks: rows after step `after`, grids and scores after the counts it has, and the status.
+    The first ask (after < 0) also gets the charts, empty, each trace naming the column it draws (its meta)."""
+    from ganlib import charts
+    from ganlib.alarms import check_alarms
+    from ganlib.losses import get_loss
+
+    probabilities = get_loss(run.train_cfg.loss).probabilities
+    text, fraction = status_line(run, queue_position)
+    all_rows = list(run.rows)
+    rows = charts.thin(all_rows[bisect.bisect_right(all_rows, after, key=lambda row: row["step"]):], MAX_ROWS)
+    line_charts = empty_line_charts(probabilities)
+    columns = ["step"] + [trace["meta"] for figure in line_charts for trace in figure["data"]]
+    scored = list(run.quality)
+    grids = list(run.grids)
+    answer = {
+        "state": run.status, "status": text, "fraction": fraction,
+        "rows": {column: [row[column] for row in rows] for column in columns},
+        "grids": [{"index": index, "step": grid.step, "epoch": grid.epoch,
+                   "label": f"epoch {grid.epoch}" if grid.epoch_end else f"step {grid.step:,}",
+                   "caption": f"Generated from the fixed noise · epoch {grid.epoch}, step {grid.step:,}"}
+                  for index, grid in enumerate(grids) if index >= grids_seen],
+        "real": run.started is not None and run.started.real_grid is not None,
+        "scores": [quality_entry(event) for event in scored[scores_seen:]],
+        "alarms": [f"{alarm.message} {alarm.fix}" for alarm in
+                   check_alarms(all_rows, [event.score.diversity for event in scored], probabilities)],
+    }
+    if after < 0:
+        answer["charts"] = line_charts
+    if len(scored) > scores_seen:
+        answer["frechet"] = figure_json(charts.quality_chart(scored))
+        if scored[-1].score.class_histogram is None:
+            rows = [{"epoch": e.epoch, "diversity": e.score.diversity} for e in scored]
+            answer["diversity"] = figure_json(charts.line_chart(
+                rows, [("diversity", "samples ÷ real")], "Diversity (1 = as varied as the real images)", "diversity",
+                x="epoch"))
+    return answer
+
+
+@functools.cache
+def empty_line_charts(probabilities):
+    """The live view's three line charts with no points yet (built once: plotly figures take milliseconds)."""
+    from ganlib import charts
+
+    return [figure_json(figure) for figure in (charts.loss_chart([]), charts.score_chart([], probabilities),
+                                               charts.gradient_chart([]))]
+
+
+def quality_entry(event):
+    """One epoch's quality score: its line of figures and, for digits, the histogram of what G draws."""
+    from ganlib import charts
+
+    histogram = event.score.class_histogram
+    return {"step": event.step, "summary": f"Quality meter · epoch {event.epoch:g}: {event.score.summary()}",
+            "histogram": None if histogram is None else figure_json(
+                charts.class_histogram_chart(histogram, f"Which digits G draws · epoch {event.epoch:g}"))}
+
+
+def _number(request, name):
+    try:
+        return max(-1, int(request.query_params.get(name, -1 if name == "after" else 0)))
+    except ValueError:
+        return -1 if name == "after" else 0
+
+
+def live_data(request):
+    found = _find(request.path_params["token"])
+    if found is None:
+        return Response(status_code=404)
+    run, manager = found
+    answer = snapshot(run, _number(request, "after"), _number(request, "grids"), _number(request, "scores"),
+                      manager.queue_position(run.run_id) if run.status == "queued" else 0)
+    return JSONResponse(answer, headers={"Cache-Control": "no-store"})
+
+
+def png(image):
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return Response(buffer.getvalue(), media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
+
+
+def live_grid(request):
+    found = _find(request.path_params["token"])
+    grids = list(found[0].grids) if found else []
+    index = request.path_params["index"]
+    return png(grids[index].image) if index < len(grids) else Response(status_code=404)
+
+
+def live_real_grid(request):
+    found = _find(request.path_params["token"])
+    started = found[0].started if found else None
+    return png(started.real_grid) if started is not None and started.real_grid is not None else Response(
+        status_code=404)
+
+
+def plotly_js(request):
+    """plotly.js of the installed plotly package: the charts draw offline, with no CDN."""
+    return Response(_plotly_source(), media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@functools.cache
+def _plotly_source():
+    import plotly
+
+    return plotly.offline.get_plotlyjs()
+
+
+ROUTES = [
+    Route(f"{PREFIX}/plotly.min.js", plotly_js),
+    Route(f"{PREFIX}/{{token}}", live_data),
+    Route(f"{PREFIX}/{{token}}/grid/{{index:int}}.png", live_grid),
+    Route(f"{PREFIX}/{{token}}/real.png", live_real_grid),
+]
