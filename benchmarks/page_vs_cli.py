@@ -6,7 +6,7 @@ Starts `streamlit run app.py`, opens the Train page in headless Chromium (Debian
 live view refresh and trains the defaults for the given time limit; the command line, `python -m ganlib train`,
 trains the same settings just before and just after. This machine's speed drifts by a fifth over minutes, so the
 page's own run is also its control: every other window its JavaScript is paused (the page draws nothing and asks
-for no reruns), and img/s is read per window from the run's metrics.csv. Nothing polls the page from outside
+its run's route nothing), and img/s is read per window from the run's metrics.csv. Nothing polls the page from outside
 while it trains; a script in the page notes when the status line changes (how often the view really refreshes).
 With --no-browser the page is driven by Streamlit's AppTest instead, rerun every second: the server's share of the
 cost, as on a hosted Space where the browser runs on the student's own machine.

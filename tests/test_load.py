@@ -3,7 +3,7 @@ import threading
 import time
 from pathlib import Path
 
-from test_app import button, open_train_page
+from test_app import button, open_train_page, streamed
 
 SESSIONS = 20
 
@@ -23,14 +23,12 @@ def student_ready_to_start():
 
 
 def press_start(app):
-    """(run id, the status line the page shows, seconds the page took to answer)."""
+    """(run id, the status line the page's live view shows, seconds the page took to answer)."""
     started = time.perf_counter()
     button(app, "Start training").click().run()
     seconds = time.perf_counter() - started
     assert not app.exception, [e.value for e in app.exception]
-    status = next((m.value for m in app.markdown if "Epoch" in m.value or "Waiting" in m.value
-                   or "Loading" in m.value), "")
-    return app.session_state.train_run_id, status, seconds
+    return app.session_state.train_run_id, streamed(app)["status"], seconds
 
 
 def test_twenty_sessions_start_at_once_and_the_cap_holds(tmp_path, monkeypatch):
