@@ -89,6 +89,13 @@ class LiveView {
     });
     this.observer.observe(this.chartRow);
     this.observer.observe(this.qualityRow);
+    this.resizer = new ResizeObserver((entries) => { // the page's width changed (not its height): charts follow
+      const width = entries[entries.length - 1].contentRect.width;
+      if (width === this.width || !window.Plotly) return;
+      this.width = width;
+      for (const div of this.root.querySelectorAll(".js-plotly-plot")) window.Plotly.Plots.resize(div);
+    });
+    this.resizer.observe(this.root);
     this.update(data);
     this.onVisible = () => { if (!document.hidden) this.poll(); };
     document.addEventListener("visibilitychange", this.onVisible);
@@ -105,6 +112,7 @@ class LiveView {
     clearTimeout(this.timer);
     document.removeEventListener("visibilitychange", this.onVisible);
     this.observer.disconnect();
+    this.resizer.disconnect();
   }
 
   async poll() {
@@ -112,6 +120,7 @@ class LiveView {
     if (this.stopped || this.busy) return;
     if (document.hidden) return; // a hidden tab asks nothing; showing it again polls at once
     this.busy = true;
+    const asked = performance.now();
     let answer = null;
     try {
       const query = `after=${this.after}&grids=${this.grids.length}&scores=${this.scores.length}`;
@@ -122,12 +131,13 @@ class LiveView {
     finally { this.busy = false; }
     if (answer && !this.stopped) await this.apply(answer);
     if (answer && ENDED.includes(answer.state)) this.stopped = true; // nothing more will come
-    if (!this.stopped) this.timer = setTimeout(() => this.poll(), this.refresh * 1000);
+    const wait = Math.max(100, this.refresh * 1000 - (performance.now() - asked)); // a steady period
+    if (!this.stopped) this.timer = setTimeout(() => this.poll(), wait);
   }
 
   async apply(answer) {
     this.status.textContent = answer.status;
-    this.progress.style.width = `${Math.round(answer.fraction * 100)}%`;
+    this.progress.style.transform = `scaleX(${answer.fraction})`; // the compositor's work: no layout, no repaint
     this.showAlarms(answer.alarms);
     this.state = answer.state;
     const Plotly = await plotlyReady();
@@ -155,10 +165,10 @@ class LiveView {
   }
 
   drawCharts(Plotly, figures) {
-    this.charts = figures.map((figure) => {
-      const div = element(this.chartRow, "div");
-      Plotly.newPlot(div, figure.data, styled(figure, this.root), {displaylogo: false, responsive: true});
-      return {div, columns: figure.data.map((trace) => trace.meta)};
+    const divs = figures.map(() => element(this.chartRow, "div")); // all in the row first: each plots at its width
+    this.charts = figures.map((figure, i) => {
+      Plotly.newPlot(divs[i], figure.data, styled(figure, this.root), {displaylogo: false});
+      return {div: divs[i], columns: figure.data.map((trace) => trace.meta)};
     });
   }
 
@@ -172,7 +182,7 @@ class LiveView {
   }
 
   drawPending(now = false) {
-    // What is new onto the charts, for charts on screen, at most every CHART_MS (`now`: a person scrubbed).
+    // What is new onto the charts on screen: rows at most every CHART_MS (`now`: a person scrubbed), scores at once.
     const Plotly = window.Plotly;
     const due = (drawn) => now || ENDED.includes(this.state) || performance.now() - (drawn || 0) >= CHART_MS;
     if (!Plotly) return;
@@ -186,13 +196,12 @@ class LiveView {
         if (chart.div.data[0].x.length > 2 * MAX_POINTS) this.thin(Plotly, chart);
       }
     }
-    if (this.qualityFigures && this.onScreen.has(this.qualityRow) && due(this.qualityDrawn)) {
+    if (this.qualityFigures && this.onScreen.has(this.qualityRow)) { // new once an epoch: drawn when new
       const figures = this.qualityFigures;
       this.qualityFigures = null;
-      this.qualityDrawn = performance.now();
       figures.forEach((figure, i) => {
         if (figure) {
-          Plotly.react(this.qualityCharts[i], figure.data, styled(figure, this.root), {displaylogo: false, responsive: true});
+          Plotly.react(this.qualityCharts[i], figure.data, styled(figure, this.root), {displaylogo: false});
         }
       });
     }

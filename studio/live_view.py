@@ -12,7 +12,8 @@ from studio.live_stream import stream_token
 
 CSS = """
 .gs-live-progress { height: 0.5rem; border-radius: 0.25rem; background: rgba(128, 128, 128, 0.2); margin: 0 0 1rem }
-.gs-live-progress > div { height: 100%; border-radius: 0.25rem; background: var(--st-primary-color, #ff4b4b) }
+.gs-live-progress > div { height: 100%; border-radius: 0.25rem; background: var(--st-primary-color, #ff4b4b);
+  transform-origin: left; transform: scaleX(0); will-change: transform }
 .gs-live-charts { display: flex; gap: 1rem }
 .gs-live-charts > div { flex: 1; min-width: 0 }
 .gs-live-caption { font-size: 0.875rem; opacity: 0.7; margin: 0.25rem 0 1rem }
