@@ -130,11 +130,12 @@ def quality_entry(event):
                 charts.class_histogram_chart(histogram, f"Which digits G draws · epoch {event.epoch:g}"))}
 
 
-def _number(request, name):
+def _query_number(request, name, lowest):
+    """A query parameter as a whole number no lower than `lowest`, which also stands in for a missing or bad one."""
     try:
-        return max(-1, int(request.query_params.get(name, -1 if name == "after" else 0)))
+        return max(lowest, int(request.query_params.get(name, lowest)))
     except ValueError:
-        return -1 if name == "after" else 0
+        return lowest
 
 
 def live_data(request):
@@ -142,8 +143,9 @@ def live_data(request):
     if found is None:
         return Response(status_code=404)
     run, manager = found
-    answer = snapshot(run, _number(request, "after"), _number(request, "grids"), _number(request, "scores"),
-                      manager.queue_position(run.run_id) if run.status == "queued" else 0)
+    position = manager.queue_position(run.run_id) if run.status == "queued" else 0
+    answer = snapshot(run, _query_number(request, "after", -1), _query_number(request, "grids", 0),
+                      _query_number(request, "scores", 0), position)
     return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
 

@@ -22,7 +22,8 @@ CSS = """
 .gs-live-pictures img { width: 100%; image-rendering: pixelated }
 .gs-live-scrub { display: flex; align-items: center; gap: 0.5rem; margin-bottom: 0.5rem; font-size: 0.875rem }
 .gs-live-scrub input { flex: 1 }
-.gs-live-alarm { padding: 0.75rem 1rem; border-radius: 0.5rem; margin-bottom: 0.5rem; background: rgba(255, 189, 69, 0.2) }
+.gs-live-alarm { padding: 0.75rem 1rem; border-radius: 0.5rem; margin-bottom: 0.5rem;
+  background: rgba(255, 189, 69, 0.2) }
 """
 WAITING = "The first sample grid appears at the end of the first epoch."
 

@@ -188,13 +188,17 @@ def wait_for(app, condition, seconds=90):
 
 def live_view_data(app):
     """What the Train page hands its live view component: the run's state and its stream's token."""
-    (view,) = [element for element in app.get("bidi_component") if element.proto.component_name == "gan_studio_live_view"]
+    (view,) = live_views(app)
     return json.loads(view.proto.json)
 
 
+def live_views(app):
+    return [element for element in app.get("bidi_component") if element.proto.component_name == "gan_studio_live_view"]
+
+
 def run_state(app):
-    views = [element for element in app.get("bidi_component") if element.proto.component_name == "gan_studio_live_view"]
-    return live_view_data(app)["state"] if views else None
+    """The state of the page's run, as its live view was last drawn for (None: no run shown)."""
+    return live_view_data(app)["state"] if live_views(app) else None
 
 
 def streamed(app, query=""):
@@ -227,7 +231,8 @@ def test_start_training_runs_and_shows_grids_charts_and_downloads(tmp_path, monk
                                                                              "Gradient norms"]
     assert got["rows"]["step"][-1] == 78 and len(got["rows"]["step"]) == len(got["rows"]["loss_g"]) > 5
     assert [grid["label"] for grid in got["grids"]] == ["epoch 1", "epoch 2"]
-    assert got["frechet"]["data"][0]["x"] == [1, 2] and got["scores"][1]["summary"].startswith("Quality meter · epoch 2: legible ")
+    assert got["frechet"]["data"][0]["x"] == [1, 2]
+    assert got["scores"][1]["summary"].startswith("Quality meter · epoch 2: legible ")
     assert len(app.get("image")) == 1  # the timelapse; the grids are the live view's
     labels = [d.proto.label for d in app.get("download_button") if d.proto.label != "Download train_gan.py"]
     assert labels == ["Checkpoint (.safetensors)", "Checkpoint card (.json)", "Metrics (.csv)", "Quality meter (.csv)",
