@@ -23,7 +23,7 @@ from ganlib.rundir import RunDirectory
 from ganlib.script import standalone_script
 from ganlib.runs import HostLimits
 from studio.links import Setting, follow_link, keep_address, ranged_number, share_link, show_problems
-from studio.live_view import live_view as streamed_view
+from studio.live_view import live_view
 
 # label → (ganlib preset, overrides, the lesson's explanation)
 MLP = ("The notebooks' MLP GAN: their layers, Adam 2e-4, batch 64, 50 epochs, plus an R1 penalty (γ 10) on D. "
@@ -274,7 +274,7 @@ def share(run):
         st.session_state.train_share_error = str(error)
 
 
-def live_view():
+def run_view():
     """The run's controls and results; what changes while it trains streams into the live view component, which
     asks for a rerun of this fragment only when the run's state changes."""
     keep_alive()
@@ -287,7 +287,7 @@ def live_view():
     share_view(run)
     if run.status == "failed":
         st.error(plain(run.message))
-    streamed_view(run, run_manager(), refresh=st.session_state.get("train_refresh") or REFRESH_SECONDS[0],
+    live_view(run, run_manager(), refresh=st.session_state.get("train_refresh") or REFRESH_SECONDS[0],
                   captions={"healthy": HEALTHY, "quality": QUALITY}, key="train_live")
     if not run.active:
         results_view(run)
@@ -391,6 +391,6 @@ if configs is not None:
                    "--out DIR`.")
         st.download_button("Download train_gan.py", script, "train_gan.py", "text/x-python", key="train_code_download")
         st.code(script, language="python", height=400)
-st.fragment(live_view, run_every=HEARTBEAT_SECONDS)()  # the component streams; this only says the tab is open
+st.fragment(run_view, run_every=HEARTBEAT_SECONDS)()  # the component streams; this only says the tab is open
 if run is None or not run.active:
     compare_view()

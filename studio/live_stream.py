@@ -104,10 +104,10 @@ def snapshot(run, after=-1, grids_seen=0, scores_seen=0, queue_position=0):
     if len(scored) > scores_seen:
         answer["frechet"] = figure_json(charts.quality_chart(scored))
         if scored[-1].score.class_histogram is None:
-            rows = [{"epoch": e.epoch, "diversity": e.score.diversity} for e in scored]
+            per_epoch = [{"epoch": e.epoch, "diversity": e.score.diversity} for e in scored]
             answer["diversity"] = figure_json(charts.line_chart(
-                rows, [("diversity", "samples ÷ real")], "Diversity (1 = as varied as the real images)", "diversity",
-                x="epoch"))
+                per_epoch, [("diversity", "samples ÷ real")], "Diversity (1 = as varied as the real images)",
+                "diversity", x="epoch"))
     return answer
 
 

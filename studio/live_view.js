@@ -66,7 +66,7 @@ class LiveView {
     Object.assign(this.scrub, {type: "range", min: 0, max: 0, value: 0, step: 1});
     this.scrubShown = element(this.scrubLabel, "span", "gs-live-scrub-label");
     this.scrubLabel.hidden = true;
-    this.scrub.addEventListener("input", () => { this.showGrid(Number(this.scrub.value)); this.drawPending(true); });
+    this.scrub.addEventListener("input", () => { this.showGrid(Number(this.scrub.value)); this.drawPending(); });
     this.grid = element(fake, "img");
     this.gridCaption = element(fake, "div", "gs-live-caption", data.waiting);
     this.grid.hidden = true;
@@ -105,6 +105,7 @@ class LiveView {
   update(data) {
     this.refresh = data.refresh;
     this.pageState = data.state; // the state the page was drawn for: another one calls for a rerun
+    this.triggered = false;
   }
 
   stop() {
@@ -181,12 +182,13 @@ class LiveView {
     else for (const column in rows) this.pending[column].push(...rows[column]);
   }
 
-  drawPending(now = false) {
-    // What is new onto the charts on screen: rows at most every CHART_MS (`now`: a person scrubbed), scores at once.
+  drawPending() {
+    // What is new onto the charts on screen: rows at most every CHART_MS (all at once when the run has ended),
+    // the meter's figures as soon as they are new.
     const Plotly = window.Plotly;
-    const due = (drawn) => now || ENDED.includes(this.state) || performance.now() - (drawn || 0) >= CHART_MS;
     if (!Plotly) return;
-    if (this.pending && this.charts.length && this.onScreen.has(this.chartRow) && due(this.chartsDrawn)) {
+    const rowsDue = ENDED.includes(this.state) || performance.now() - (this.chartsDrawn || 0) >= CHART_MS;
+    if (this.pending && this.charts.length && this.onScreen.has(this.chartRow) && rowsDue) {
       const rows = this.pending;
       this.pending = null;
       this.chartsDrawn = performance.now();
@@ -272,7 +274,6 @@ export default function (component) {
   const view = parentElement.ganStudioLiveView;
   if (view && view.token === data.token) {
     view.update(data);
-    view.triggered = false;
     if (!ENDED.includes(data.state)) view.poll(); // a new refresh period takes effect now
   } else {
     if (view) { view.stop(); view.root.remove(); }

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from starlette.requests import Request
 from streamlit.testing.v1 import AppTest
 
 from ganlib.config import ModelConfig, TrainConfig
 from studio.live_stream import live_data
 from studio.session import checkpoints_dir
+from test_live_stream import ask_route
 
 
 def open_app():
@@ -203,9 +203,7 @@ def run_state(app):
 
 def streamed(app, query=""):
     """What the page's live view reads from its run's route (studio/live_stream.py), as the browser would."""
-    request = Request({"type": "http", "method": "GET", "headers": [], "query_string": query.encode(),
-                       "path_params": {"token": live_view_data(app)["token"]}})
-    response = live_data(request)
+    response = ask_route(live_data, live_view_data(app)["token"], query)
     assert response.status_code == 200
     return json.loads(response.body)
 

@@ -14,7 +14,7 @@ from studio.live_stream import live_data, live_grid, live_real_grid, stream_toke
 TINY = ModelConfig(g_width=8, d_width=8, latent_dim=16)
 
 
-def get(endpoint, token, query="", **path):
+def ask_route(endpoint, token, query="", **path):
     """What a route answers a GET of this token (and query), as the server would call it."""
     request = Request({"type": "http", "method": "GET", "headers": [], "query_string": query.encode(),
                        "path_params": {"token": token, **path}})
@@ -22,7 +22,7 @@ def get(endpoint, token, query="", **path):
 
 
 def answer(token, query=""):
-    response = get(live_data, token, query)
+    response = ask_route(live_data, token, query)
     assert response.status_code == 200
     return json.loads(response.body)
 
@@ -83,13 +83,13 @@ def test_a_long_run_is_thinned_to_a_bounded_answer_keeping_the_latest_row(finish
 def test_grids_are_served_as_pngs_of_the_run_itself(finished_run):
     run, manager = finished_run
     token = stream_token(run, manager)
-    response = get(live_grid, token, index=1)
+    response = ask_route(live_grid, token, index=1)
     assert response.media_type == "image/png"
     image = Image.open(io.BytesIO(response.body))
     assert image.size == run.grids[1].image.size
     assert image.convert("L").tobytes() == run.grids[1].image.convert("L").tobytes()
-    assert get(live_grid, token, index=2).status_code == 404
-    real = Image.open(io.BytesIO(get(live_real_grid, token).body))
+    assert ask_route(live_grid, token, index=2).status_code == 404
+    real = Image.open(io.BytesIO(ask_route(live_real_grid, token).body))
     assert real.size == run.started.real_grid.size
 
 
@@ -98,15 +98,15 @@ def test_only_the_token_reads_the_run(finished_run, tmp_path):
     token = stream_token(run, manager)
     for endpoint, path in ((live_data, {}), (live_grid, {"index": 0}), (live_real_grid, {})):
         for wrong in ("", "x", token[:-1], token.upper(), "plotly.min.js"):
-            assert get(endpoint, wrong, **path).status_code == 404
+            assert ask_route(endpoint, wrong, **path).status_code == 404
     assert stream_token(run, manager) != token  # each page gets its own
     forgotten = stream_token(run, RunManager(runs_root=tmp_path))  # a manager that no longer holds the run
-    assert get(live_data, forgotten).status_code == 404
+    assert ask_route(live_data, forgotten).status_code == 404
 
 
 def test_the_routes_stay_out_of_streamlits_own_paths():
     paths = [route.path for route in live_stream.ROUTES]
     assert all(path.startswith("/api/live/") for path in paths)
     assert paths[0] == "/api/live/plotly.min.js"  # before the token route, which would otherwise take its name
-    script = get(live_stream.plotly_js, "")
+    script = ask_route(live_stream.plotly_js, "")
     assert script.media_type == "text/javascript" and b"plotly" in script.body[:2000].lower()
