@@ -112,7 +112,7 @@ def test_latent_explorer_shows_digits_and_morphs_them(app_url, browser, tmp_path
     page.get_by_text(re.compile(r"^Each row: one direction")).wait_for(timeout=30_000)  # the last view
     images = page.locator("[data-testid='stImage'] img")
     assert images.count() >= 24 + 2 + 1 + 9 + 2  # samples, two strips, the GIF, nearest, moved + sweeps
-    assert page.get_by_role("button", name="Download the GIF").count() == 1
+    page.get_by_role("button", name="Download the GIF").wait_for(timeout=30_000)  # one, and only one (strict)
     page.screenshot(path=str(shots / "explorer.png"), full_page=True)
 
     moved = page.locator("[data-testid='stImage']").filter(has_text="moved").locator("img")
