@@ -16,7 +16,7 @@ import torch
 from .bench import CASES, run_bench
 from .checkpoint import export_generator, load_checkpoint, load_generator
 from .classifier import CLASSIFIER_PATH, train_digit_classifier
-from .config import IMAGE_SIZES, NOISES, OPTIMIZERS, PRESETS, epochs_of, preset
+from .config import IMAGE_SIZES, NOISES, OPTIMIZERS, PRESETS, WITHOUT_LABELS, epochs_of, preset
 from .datasets import DATASETS, EMOJI_PATH, SAMPLE_PATH, class_names, conditional_settings, load_dataset
 from .device import DEVICE_CHOICES, resolve_device
 from .distributed import leave_process_group, rank_and_world_size
@@ -68,8 +68,10 @@ def build_parser():
     train.add_argument("--latent-dim", type=int)
     train.add_argument("--latent-codes", type=int,
                        help="dcgan: InfoGAN-style categorical codes D must read back from the image; 0: off")
-    train.add_argument("--conditional", action="store_true",
-                       help="class-conditional: G draws the class it is asked for (`sample --class`); needs labels")
+    train.add_argument("--conditional", action=argparse.BooleanOptionalAction,
+                       help="class-conditional: G draws the class it is asked for (`sample --class`); needs labels. "
+                            "The DCGAN's default on digits (mnist-sample, mnist); --no-conditional or --latent-codes "
+                            "K trains it without labels")
     train.add_argument("--ngf", type=int, dest="g_width", help="generator width")
     train.add_argument("--ndf", type=int, dest="d_width", help="discriminator width")
     train.add_argument("--d-dropout", type=float)
@@ -190,6 +192,8 @@ def train_configs(args):
     given = given_settings(args)
     if args.conditional:
         given = {**conditional_settings(dataset, args.data_dir or ""), **given}
+    elif overrides.get("classes") and (args.conditional is False or given.get("latent_codes")):
+        overrides.update(WITHOUT_LABELS)  # the user's own --latent-codes, if any, still win
     if ("epochs" in given or "max_steps" in given) and "max_seconds" not in given:
         overrides["max_seconds"] = 0.0
     return preset(model, **{**overrides, **given})

@@ -174,13 +174,16 @@ class PointTrainConfig:
 # a few digits (r1_gamma=0 gives the notebooks' run); and the recommended DCGAN, whose defaults above were chosen
 # by measuring 60-second runs on a 2-core CPU (docs/quality.md: "Choosing the defaults"). It is a one-minute run
 # that trains for the whole minute, however fast the machine (no epoch limit), with ten latent codes
-# (docs/quality.md: "Levers for a 60-second run").
+# (docs/quality.md: "Levers for a 60-second run"); on labelled digits their dataset recipe makes it class-conditional.
 PRESETS = {
     "mlp": (ModelConfig(family="mlp", g_width=256, d_width=256, d_batchnorm=False),
             TrainConfig(epochs=50, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, ema_decay=0.0, r1_gamma=10.0)),
     "dcgan": (ModelConfig(latent_codes=10), TrainConfig(epochs=0, max_seconds=60.0)),
     "mlp2d": (PointModelConfig(), PointTrainConfig()),
 }
+# The recommended DCGAN on labelled digits when it is not told the labels (their recipe is class-conditional,
+# ganlib/datasets.py): its latent codes take the labels' place.
+WITHOUT_LABELS = {"classes": 0, "latent_codes": PRESETS["dcgan"][0].latent_codes}
 
 
 def epochs_of(train_cfg):

@@ -6,6 +6,8 @@ ring's eight modes, its fix covers all eight within about ten seconds on a 2-cor
 """
 from dataclasses import dataclass, field
 
+from .config import WITHOUT_LABELS
+
 
 @dataclass(frozen=True)
 class Lesson:
@@ -34,15 +36,17 @@ LESSONS = {
         "A fix for collapse: let D keep up",
         "The same learning rates as the collapse lesson, but D takes five steps for each of G's. Now D maps the "
         "whole plane before G moves, one clump is no longer a winning answer, and the points spread over all "
-        "eight modes. On images, the recommended DCGAN covers all ten digits where the MLP GAN collapsed.",
-        {"dataset": "ring8", "lr_g": 2e-3, "lr_d": 2e-4, "r1_gamma": 0.0, "d_steps": 5}, "dcgan"),
+        "eight modes. On images, the DCGAN covers all ten digits where the MLP GAN collapsed, even without being "
+        "told which digit each image shows.",
+        {"dataset": "ring8", "lr_g": 2e-3, "lr_d": 2e-4, "r1_gamma": 0.0, "d_steps": 5}, "dcgan", WITHOUT_LABELS),
     "strong-d": Lesson(
         "Discriminator too strong: the vanishing gradient",
         "With the original minimax loss, G minimizes log(1 − D(G(z))), whose slope vanishes when D is sure its "
         "points are fake. D here takes ten fast steps per G step, wins outright (D(G(z)) ≈ 0), and the arrows "
         "of G's push shrink to nothing: G stops moving. Switch the loss to 'bce' (non-saturating) and it moves again.",
         {"dataset": "ring8", "loss": "minimax", "d_steps": 10, "lr_d": 3e-3, "lr_g": 1e-4, "r1_gamma": 0.0},
-        "dcgan", {"loss": "minimax", "lr_d": 2e-3, "lr_g": 2e-4, "d_steps": 3, "latent_codes": 0}),
+        "dcgan", {"loss": "minimax", "lr_d": 2e-3, "lr_g": 2e-4, "d_steps": 3, "classes": 0,
+                  "latent_codes": 0}),
     "high-lr": Lesson(
         "Learning rate too high: oscillation",
         "Both networks take steps thirty times larger than healthy. Each overshoots the other's last move, so "
@@ -51,6 +55,6 @@ LESSONS = {
         "outright and G never recovers.",
         {"dataset": "ring8", "lr_g": 3e-2, "lr_d": 3e-2, "r1_gamma": 0.0},
         # lr 0.1 at β1 0.5 let G recover in 5 of 8 runs (seeds 0-3, bf16 and fp32): D's win hung on rounding.
-        # The failure lessons keep the DCGAN as they were measured, without latent codes.
-        "dcgan", {"lr_g": 0.2, "lr_d": 0.2, "beta1": 0.9, "latent_codes": 0}),
+        # The failure lessons keep the DCGAN as they were measured: without labels or latent codes.
+        "dcgan", {"lr_g": 0.2, "lr_d": 0.2, "beta1": 0.9, "classes": 0, "latent_codes": 0}),
 }

@@ -11,7 +11,7 @@ from studio.session import (HEARTBEAT_SECONDS, gallery, keep_alive, page_setup, 
 from ganlib import charts
 from ganlib.archives import stage_zip_upload
 from ganlib.checkpoint import export_generator
-from ganlib.config import IMAGE_SIZES, PRECISIONS, ModelConfig, TrainConfig, preset
+from ganlib.config import IMAGE_SIZES, PRECISIONS, WITHOUT_LABELS, ModelConfig, TrainConfig, preset
 from ganlib.datasets import DATASETS, conditional_settings
 from ganlib.device import available_devices
 from ganlib.errors import GanStudioError
@@ -30,14 +30,15 @@ MLP = ("The notebooks' MLP GAN: their layers, Adam 2e-4, batch 64, 50 epochs, pl
        "Set R1 to 0 to train it exactly as the notebooks did: it then collapses to a few digits.")
 COLOUR = ("The recommended DCGAN on the shipped emoji, in colour at 32 px, for five minutes: colour takes longer "
           "than digits. Faces, flags and symbols appear first; fine detail takes longer.")
-CONDITIONAL = ("The recommended DCGAN, told each image's label: G is asked for a digit and D judges \"a real 7?\", not "
-               "just \"real?\". Each row of the grid asks for one digit, each column keeps one style. Run the "
-               "recommended DCGAN next to it: that one draws digits too, but nobody can ask it for a 7.")
+NO_LABELS = ("The recommended DCGAN without the labels: G is never told which digit an image shows and must find the "
+             "ten digits on its own, helped by ten latent codes that D must read back. It draws digits too, but "
+             "more of them broken or half one digit, half another: where one digit's region of the latent space "
+             "meets the next. Run the recommended DCGAN next to it: told the labels, G is handed those regions, "
+             "and you can ask it for a 7.")
 PRESETS = {"DCGAN (recommended)": ("dcgan", {}, ""),
-           "DCGAN in colour (emoji)": ("dcgan", {"dataset": "emoji", "max_seconds": 300.0,
-                                                 **DATASETS["emoji"].settings("dcgan")}, COLOUR),
+           "DCGAN in colour (emoji)": ("dcgan", {"dataset": "emoji", "max_seconds": 300.0}, COLOUR),
            "Original MLP GAN (notebook)": ("mlp", {}, MLP),
-           "Lesson: Draw me a 7 (class-conditional)": ("dcgan", conditional_settings("mnist-sample"), CONDITIONAL),
+           "Lesson: No labels (unconditional)": ("dcgan", WITHOUT_LABELS, NO_LABELS),
            **{f"Lesson: {lesson.title}": (lesson.image_preset, lesson.image_overrides, lesson.explanation)
               for lesson in LESSONS.values() if lesson.image_preset}}
 DEFAULT_SECONDS = 60
@@ -55,7 +56,7 @@ HEALTHY = ("Healthy: D(x) stays above D(G(z)) but neither pins to 1 or 0 — the
 
 
 AUGMENTS = ("", "translation", "cutout", "translation,cutout")
-KEPT_ON_PRESET_CHANGE = {"dataset", "data_dir", "device", "image_size", "channels"}
+DATA_SETTINGS = {"dataset", "data_dir", "image_size", "channels"}  # kept on a preset change, unless it brings data
 # Each number widget's range: also the values a shared link may set.
 RANGES = {"latent_dim": (1, 4096), "batch_size": (1, 4096), "g_width": (1, 1024), "d_width": (1, 1024),
           "lr_g": (0.0, 1.0), "lr_d": (0.0, 1.0), "beta1": (0.0, 0.999), "beta2": (0.0, 0.9999), "d_steps": (1, 20),
@@ -72,10 +73,13 @@ def host_limits():
         return HostLimits()
 
 
-def preset_state(label):
-    """Every setting widget's value under a preset, by widget key."""
+def preset_state(label, dataset=None, family=None):
+    """Every setting widget's value under a preset, by widget key: the preset's values, then what its dataset brings
+    (`dataset`: the one chosen, else the preset's own; its size and, for `family`'s DCGAN, its measured recipe), then
+    what the preset itself sets (the unconditional lesson stays unconditional on digits)."""
     name, overrides, _ = PRESETS[label]
-    model, train = preset(name, **overrides)
+    dataset = dataset or overrides.get("dataset") or TrainConfig.dataset
+    model, train = preset(name, **{**DATASETS[dataset].settings(family or name), **overrides, "dataset": dataset})
     state = {f"train_{f.name}": getattr(config, f.name) for config in (model, train) for f in fields(config)}
     state.update(train_max_seconds=float(overrides.get("max_seconds", DEFAULT_SECONDS)),
                  train_conditional=bool(model.classes))
@@ -85,10 +89,20 @@ def preset_state(label):
 def apply_preset():
     """Copy the chosen preset's values into the setting widgets (the data and device stay as chosen, unless the
     preset is about its data)."""
-    _, overrides, _ = PRESETS[st.session_state.train_preset]
-    kept = {f"train_{name}" for name in KEPT_ON_PRESET_CHANGE - set(overrides)}
-    st.session_state.update({key: value for key, value in preset_state(st.session_state.train_preset).items()
+    label = st.session_state.train_preset
+    overrides = PRESETS[label][1]
+    brings_data = "dataset" in overrides
+    kept = {f"train_{name}" for name in {"device", *(() if brings_data else DATA_SETTINGS)}}
+    dataset = None if brings_data else st.session_state.get("train_dataset")
+    st.session_state.update({key: value for key, value in preset_state(label, dataset).items()
                              if key not in kept or key not in st.session_state})
+
+
+def apply_conditional():
+    """Labels take the place of latent codes; unticking brings back the preset's codes (the CLI's --no-conditional)."""
+    name, overrides, _ = PRESETS[st.session_state.train_preset]
+    codes = preset(name, **{**overrides, "classes": 0})[0].latent_codes
+    st.session_state.train_latent_codes = 0 if st.session_state.train_conditional else codes
 
 
 def link_settings(limits):
@@ -113,12 +127,12 @@ def number(column, label, name, **options):
 
 def apply_dataset():
     """A dataset brings its natural image size and channels (CIFAR-10: 32 px RGB) and the DCGAN recipe measured on
-    it (emoji: no augmentation, no latent codes), as on the command line."""
-    spec, preset_values = DATASETS[st.session_state.train_dataset], preset_state(st.session_state.train_preset)
-    recipes = {f"train_{name}" for other in DATASETS.values() for name in other.dcgan_recipe}
-    st.session_state.update({key: preset_values[key] for key in recipes})  # another dataset's recipe goes
-    st.session_state.update({f"train_{name}": value for name, value in
-                             spec.settings(st.session_state.train_family).items()})
+    it (digits: class-conditional; emoji: no augmentation, no latent codes), as on the command line; the previous
+    dataset's recipe goes."""
+    state = preset_state(st.session_state.train_preset, st.session_state.train_dataset,
+                         st.session_state.train_family)
+    brought = {name for spec in DATASETS.values() for name in spec.settings("dcgan")} | {"conditional"}
+    st.session_state.update({f"train_{name}": state[f"train_{name}"] for name in brought})
 
 
 def settings(limits):
@@ -139,9 +153,10 @@ def settings(limits):
                              format_func=lambda name: DATASETS[name].title)
     data_dir, problem = dataset_source(side) if dataset == "folder" else ("", None)
     side.selectbox("Model", ["dcgan", "mlp"], key="train_family")
-    side.checkbox("Conditional: ask for a class", key="train_conditional",
+    side.checkbox("Conditional: ask for a class", key="train_conditional", on_change=apply_conditional,
                   help="G is told which class to draw and D which class each image should be (needs labelled data: "
-                       "digits, emoji categories, a folder with one subfolder per class)")
+                       "digits, emoji categories, a folder with one subfolder per class). On by default for digits: "
+                       "told the labels, G draws far more legible digits in a minute")
     side.selectbox("Image size", IMAGE_SIZES, key="train_image_size")
     side.radio("Channels", [1, 3], key="train_channels", horizontal=True,
                format_func=lambda c: "grayscale" if c == 1 else "RGB")

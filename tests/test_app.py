@@ -49,6 +49,8 @@ def test_train_page_offers_the_recommended_defaults():
     assert app.sidebar.selectbox(key="train_preset").value == "DCGAN (recommended)"
     assert app.sidebar.selectbox(key="train_dataset").value == "mnist-sample"
     assert app.sidebar.number_input(key="train_max_seconds").value == 60
+    assert app.sidebar.checkbox(key="train_conditional").value is True  # labelled digits: the measured recipe
+    assert app.sidebar.number_input(key="train_latent_codes").value == 0  # the labels take the codes' place
     assert not button(app, "Start training").disabled
     refresh = app.segmented_control(key="train_refresh")
     assert refresh.value == 1 and refresh.options == ["1 s", "2 s", "5 s"]  # the live view redraws every second
@@ -97,7 +99,8 @@ def test_the_colour_preset_brings_its_emoji_in_rgb_for_five_minutes():
     assert not app.exception and app.button(key="train_start").disabled is False
     app.sidebar.selectbox(key="train_preset").select("DCGAN (recommended)").run()
     assert app.sidebar.selectbox(key="train_dataset").value == "emoji"  # a preset without data keeps the data
-    assert app.sidebar.number_input(key="train_latent_codes").value == 10
+    assert app.sidebar.number_input(key="train_latent_codes").value == 0  # with the data's recipe
+    assert app.sidebar.checkbox(key="train_conditional").value is False
 
 
 @pytest.mark.parametrize("widget,key,value,message", [
@@ -116,9 +119,13 @@ def test_a_dataset_brings_its_size_and_recipe_as_on_the_command_line():
     app.sidebar.selectbox(key="train_dataset").select("emoji").run()
     assert app.sidebar.selectbox(key="train_image_size").value == 32 and app.sidebar.radio(key="train_channels").value == 3
     assert app.sidebar.number_input(key="train_latent_codes").value == 0  # the emoji recipe: no codes
+    assert app.sidebar.checkbox(key="train_conditional").value is False  # nor labels
+    app.sidebar.selectbox(key="train_dataset").select("cifar10").run()
+    assert app.sidebar.number_input(key="train_latent_codes").value == 10  # no recipe: the preset's codes again
     app.sidebar.selectbox(key="train_dataset").select("mnist-sample").run()
     assert app.sidebar.selectbox(key="train_image_size").value == 28 and app.sidebar.radio(key="train_channels").value == 1
-    assert app.sidebar.number_input(key="train_latent_codes").value == 10  # the preset's again
+    assert app.sidebar.checkbox(key="train_conditional").value is True  # the digits' recipe: told the labels
+    assert app.sidebar.number_input(key="train_latent_codes").value == 0
 
 
 def test_own_images_need_an_upload_or_a_path():
@@ -396,16 +403,23 @@ def test_show_the_code_offers_the_current_settings_as_a_script():
     assert download.proto.label and not app.exception
 
 
-def test_the_conditional_lesson_asks_for_classes_of_whichever_labelled_data_is_chosen():
+def test_digits_train_conditional_until_unticked_and_the_no_labels_lesson_brings_codes_back():
     app = open_train_page()
-    app.sidebar.selectbox(key="train_preset").select("Lesson: Draw me a 7 (class-conditional)").run()
-    assert app.sidebar.checkbox(key="train_conditional").value is True
-    assert any("nobody can ask it for a 7" in c.value for c in app.sidebar.caption)
-    assert not button(app, "Start training").disabled
+    app.sidebar.checkbox(key="train_conditional").uncheck().run()
+    assert app.sidebar.number_input(key="train_latent_codes").value == 10  # as --no-conditional: the preset's codes
+    app.sidebar.checkbox(key="train_conditional").check().run()
+    assert app.sidebar.number_input(key="train_latent_codes").value == 0
+    app.sidebar.selectbox(key="train_preset").select("Lesson: No labels (unconditional)").run()
+    assert app.sidebar.checkbox(key="train_conditional").value is False
+    assert app.sidebar.number_input(key="train_latent_codes").value == 10
+    assert any("you can ask it for a 7" in c.value for c in app.sidebar.caption)
     app.sidebar.selectbox(key="train_dataset").select("emoji").run()
+    app.sidebar.checkbox(key="train_conditional").check().run()  # emoji categories are labels too
     assert not app.exception and not button(app, "Start training").disabled
     app.sidebar.selectbox(key="train_preset").select("DCGAN (recommended)").run()
-    assert app.sidebar.checkbox(key="train_conditional").value is False
+    assert app.sidebar.checkbox(key="train_conditional").value is False  # emoji's recipe: no labels
+    app.sidebar.selectbox(key="train_dataset").select("mnist-sample").run()
+    assert app.sidebar.checkbox(key="train_conditional").value is True
 
 
 def test_a_run_whose_discriminator_wins_rings_the_alarm_and_two_runs_compare():

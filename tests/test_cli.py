@@ -35,6 +35,19 @@ def test_a_named_run_length_replaces_the_presets_minute_unless_a_time_is_named_t
     assert (parse("--epochs", "5", "--max-seconds", "30").epochs, parse("--max-seconds", "30").epochs) == (5, 0)
 
 
+def test_digits_train_conditional_unless_told_otherwise_and_other_data_needs_asking():
+    parse = lambda *args: train_configs(build_parser().parse_args(["train", *args]))[0]
+    labels_and_codes = lambda *args: (parse(*args).classes, parse(*args).latent_codes)
+    assert labels_and_codes() == (10, 0)  # the digits' recipe: told each label
+    assert labels_and_codes("--dataset", "mnist") == (10, 0)
+    assert labels_and_codes("--no-conditional") == (0, 10)  # without labels: the preset's ten codes
+    assert labels_and_codes("--latent-codes", "5") == (0, 5)  # codes asked for: no labels
+    assert labels_and_codes("--model", "mlp") == (0, 0)  # the notebooks' MLP as it was
+    assert labels_and_codes("--dataset", "fashion-mnist") == (0, 10)
+    assert labels_and_codes("--dataset", "fashion-mnist", "--conditional") == (10, 0)
+    assert labels_and_codes("--dataset", "emoji") == (0, 0)  # the emoji recipe: neither
+
+
 def test_a_run_that_only_the_clock_ends_trains_and_exits_cleanly(tmp_path, capsys):
     out = tmp_path / "timed"
     assert main(["train", "--max-seconds", "1", "--out", str(out), *TINY]) == 0

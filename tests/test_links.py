@@ -50,7 +50,7 @@ def warnings(app):
     return [re.sub(r"\\(.)", r"\1", w.value) for w in app.sidebar.warning]
 
 
-TRAIN_CHANGES = [("selectbox", "train_preset", "Lesson: Draw me a 7 (class-conditional)"),
+TRAIN_CHANGES = [("selectbox", "train_preset", "Lesson: No labels (unconditional)"),
                  ("selectbox", "train_dataset", "emoji"), ("selectbox", "train_family", "mlp"),
                  ("selectbox", "train_image_size", 64), ("selectbox", "train_loss", "hinge"),
                  ("number_input", "train_g_width", 48), ("number_input", "train_d_width", 40),
@@ -59,7 +59,7 @@ TRAIN_CHANGES = [("selectbox", "train_preset", "Lesson: Draw me a 7 (class-condi
                  ("number_input", "train_epochs", 7), ("number_input", "train_max_seconds", 90.0),
                  ("number_input", "train_seed", 12345), ("number_input", "train_latent_dim", 64),
                  ("number_input", "train_beta1", 0.3), ("number_input", "train_d_steps", 2),
-                 ("checkbox", "train_d_batchnorm", False), ("checkbox", "train_conditional", False)]
+                 ("checkbox", "train_d_batchnorm", False), ("checkbox", "train_conditional", True)]
 
 
 def test_every_train_page_setting_survives_a_shared_link_opened_in_a_new_session():
@@ -71,7 +71,7 @@ def test_every_train_page_setting_survives_a_shared_link_opened_in_a_new_session
     app.sidebar.checkbox(key="train_lr_decay").check().run()
     assert not app.exception
     link = dict(app.query_params)
-    assert link["preset"] == "Lesson: Draw me a 7 (class-conditional)" and link["lr_g"] == "0.0003"
+    assert link["preset"] == "Lesson: No labels (unconditional)" and link["lr_g"] == "0.0003"
     code = next(c for c in app.code if "lr_g=0.0003" in c.value)
     assert "?preset=Lesson" in code.value  # the Copy link popover shows the whole address
     fresh = open_page("pages/train.py", link)

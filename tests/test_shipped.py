@@ -76,6 +76,6 @@ def test_each_card_states_quality_figures_that_the_meter_reproduces(path):
         assert score.as_asked == pytest.approx(card["quality"]["as_asked"], abs=0.01)
 
 
-def test_the_recommended_dcgan_draws_every_digit_about_equally():
+def test_the_label_free_dcgan_draws_every_digit_about_equally():
     quality = json.loads((CHECKPOINTS / "mnist-dcgan.json").read_text())["quality"]
     assert quality["classes_covered"] == 10 and quality["kl_uniform"] < 0.1 and min(quality["class_histogram"]) > 0.04
