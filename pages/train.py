@@ -99,9 +99,10 @@ def apply_preset():
 
 
 def apply_conditional():
-    """Labels take the place of latent codes; unticking brings back the preset's codes (the CLI's --no-conditional)."""
-    name, overrides, _ = PRESETS[st.session_state.train_preset]
-    codes = preset(name, **{**overrides, "classes": 0})[0].latent_codes
+    """Labels take the place of latent codes. Unticking gives the codes the preset has on this data without labels:
+    where labels were the recipe, the label-free DCGAN's (as the CLI's --no-conditional), else the preset's own."""
+    state = preset_state(st.session_state.train_preset, st.session_state.train_dataset, st.session_state.train_family)
+    codes = WITHOUT_LABELS["latent_codes"] if state["train_conditional"] else state["train_latent_codes"]
     st.session_state.train_latent_codes = 0 if st.session_state.train_conditional else codes
 
 

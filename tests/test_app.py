@@ -120,6 +120,9 @@ def test_a_dataset_brings_its_size_and_recipe_as_on_the_command_line():
     assert app.sidebar.selectbox(key="train_image_size").value == 32 and app.sidebar.radio(key="train_channels").value == 3
     assert app.sidebar.number_input(key="train_latent_codes").value == 0  # the emoji recipe: no codes
     assert app.sidebar.checkbox(key="train_conditional").value is False  # nor labels
+    app.sidebar.checkbox(key="train_conditional").check().run()
+    app.sidebar.checkbox(key="train_conditional").uncheck().run()
+    assert app.sidebar.number_input(key="train_latent_codes").value == 0  # unticked: emoji's recipe again
     app.sidebar.selectbox(key="train_dataset").select("cifar10").run()
     assert app.sidebar.number_input(key="train_latent_codes").value == 10  # no recipe: the preset's codes again
     app.sidebar.selectbox(key="train_dataset").select("mnist-sample").run()
