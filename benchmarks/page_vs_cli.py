@@ -26,6 +26,8 @@ from tests.browser_app import CHROMIUM, WATCH_STATUS, start_app
 ROOT = Path(__file__).resolve().parent.parent
 
 BATCH = preset("dcgan")[1].batch_size  # the page's and the command line's default
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 
 
 def cli_images_per_second(seconds):
@@ -40,6 +42,23 @@ def last_logged(metrics_csv):
     return int(row[0]), float(row[-1])
 
 
+def start_page_run(browser, url, seconds, refresh):
+    """A new tab that starts the defaults on the Train page with this time limit and refresh → the page, once its
+    first epoch has ended (grids, scores and charts all drawing)."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    page.goto(url)
+    page.get_by_role("link", name="Train", exact=True).click()
+    limit = page.get_by_role("spinbutton", name="Time limit (s)")
+    limit.fill(str(seconds))
+    limit.press("Enter")
+    page.get_by_role("radio", name=f"{refresh} s", exact=True).click()
+    page.wait_for_timeout(500)
+    page.evaluate(WATCH_STATUS)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Generated from the fixed noise").wait_for(timeout=120_000)
+    return page
+
+
 def page_images_per_second(seconds, refresh, window):
     """→ ([img/s of each window while the page draws], [… while its JavaScript is paused], status change period)"""
     from playwright.sync_api import sync_playwright
@@ -49,20 +68,8 @@ def page_images_per_second(seconds, refresh, window):
     drawing, paused = [], []
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"])
-            page = browser.new_page(viewport={"width": 1600, "height": 1100})
-            page.goto(url)
-            page.get_by_role("link", name="Train", exact=True).click()
-            limit = page.get_by_role("spinbutton", name="Time limit (s)")
-            limit.fill(str(seconds))
-            limit.press("Enter")
-            page.get_by_role("radio", name=f"{refresh} s", exact=True).click()
-            page.wait_for_timeout(500)
-            page.evaluate(WATCH_STATUS)
-            page.get_by_role("button", name="Start training").click()
-            page.get_by_text("Generated from the fixed noise").wait_for(timeout=120_000)  # past the first epoch
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = start_page_run(browser, url, seconds, refresh)
             metrics = next(temp.glob("gan-studio-runs/*/metrics.csv"))
             debugger = page.context.new_cdp_session(page)
             debugger.send("Debugger.enable")
