@@ -17,12 +17,12 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from benchmarks.page_vs_cli import CHROMIUM_ARGS, start_page_run
+from benchmarks.page_vs_cli import CHROMIUM_ARGS, STILL_LINE_CHARTS, start_page_run
 from tests.browser_app import CHROMIUM, start_app, stop_app
 
 SWITCHED_OFF = {  # JavaScript run in the page at the start of a window, after the original functions are back
     "everything drawn": "",
-    "line charts still": "Plotly.extendTraces = () => Promise.resolve();",
+    "line charts still": STILL_LINE_CHARTS,
     "quality meter still": "Plotly.react = () => Promise.resolve();",
     "neither (status, grids)": "Plotly.extendTraces = Plotly.react = () => Promise.resolve();",
 }

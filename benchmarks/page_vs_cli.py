@@ -1,6 +1,7 @@
 """Training speed with the Train page open in a browser vs. the command line, same settings.
 
     python -m benchmarks.page_vs_cli [--seconds 100] [--refresh 1|2|5] [--window 15] [--no-browser]
+                                     [--still-line-charts]
 
 Starts `streamlit run app.py`, opens the Train page in headless Chromium (Debian's /usr/bin/chromium), sets its
 live view refresh and trains the defaults for the given time limit; the command line, `python -m ganlib train`,
@@ -9,7 +10,9 @@ page's own run is also its control: every other window its JavaScript is paused 
 its run's route nothing), and img/s is read per window from the run's metrics.csv. Nothing polls the page from outside
 while it trains; a script in the page notes when the status line changes (how often the view really refreshes).
 With --no-browser the page is driven by Streamlit's AppTest instead, rerun every second: the server's share of the
-cost, as on a hosted Space where the browser runs on the student's own machine.
+cost, as on a hosted Space where the browser runs on the student's own machine. --still-line-charts keeps the
+three line charts as they were at the first epoch's end (plotly's extendTraces does nothing): what the run would
+lose with line charts that cost nothing to draw, the bound for any cheaper way of drawing them.
 """
 import argparse
 import re
@@ -26,6 +29,7 @@ from tests.browser_app import CHROMIUM, WATCH_STATUS, start_app
 ROOT = Path(__file__).resolve().parent.parent
 
 BATCH = preset("dcgan")[1].batch_size  # the page's and the command line's default
+STILL_LINE_CHARTS = "Plotly.extendTraces = () => Promise.resolve();"  # run in the page: the line charts stay as they are
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
@@ -59,7 +63,7 @@ def start_page_run(browser, url, seconds, refresh):
     return page
 
 
-def page_images_per_second(seconds, refresh, window):
+def page_images_per_second(seconds, refresh, window, still_line_charts=False):
     """→ ([img/s of each window while the page draws], [… while its JavaScript is paused], status change period)"""
     from playwright.sync_api import sync_playwright
 
@@ -70,6 +74,9 @@ def page_images_per_second(seconds, refresh, window):
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = start_page_run(browser, url, seconds, refresh)
+            if still_line_charts:
+                page.wait_for_function("() => window.Plotly")
+                page.evaluate(f"() => {{ {STILL_LINE_CHARTS} }}")
             metrics = next(temp.glob("gan-studio-runs/*/metrics.csv"))
             debugger = page.context.new_cdp_session(page)
             debugger.send("Debugger.enable")
@@ -119,13 +126,15 @@ def main():
     parser.add_argument("--refresh", type=int, choices=(1, 2, 5), default=1, help="the page's live view refresh (s)")
     parser.add_argument("--window", type=int, default=15, help="seconds the page draws, then is paused, in turn")
     parser.add_argument("--no-browser", action="store_true", help="drive the page with AppTest, no Chromium")
+    parser.add_argument("--still-line-charts", action="store_true", help="the line charts take no new points")
     args = parser.parse_args()
     cli_seconds = 30
     cli_runs = [cli_images_per_second(cli_seconds)]
     if args.no_browser:
         page = page_server_images_per_second(cli_seconds)
     else:
-        drawing, paused, refresh = page_images_per_second(args.seconds, args.refresh, args.window)
+        drawing, paused, refresh = page_images_per_second(args.seconds, args.refresh, args.window,
+                                                            args.still_line_charts)
     cli_runs.append(cli_images_per_second(cli_seconds))
     cli = mean(cli_runs)
     print(f"command line: {cli:,.0f} img/s ({figures(cli_runs)}: before and after the page)")
