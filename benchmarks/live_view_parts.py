@@ -58,7 +58,6 @@ def main():
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = start_page_run(browser, url, seconds, refresh=1)
-            page.wait_for_function("() => window.Plotly")
             for _ in range(args.rounds):
                 for name, script in SWITCHED_OFF.items():
                     page.evaluate(f"() => {{ {RESTORE} {script} }}")

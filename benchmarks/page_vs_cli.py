@@ -60,6 +60,7 @@ def start_page_run(browser, url, seconds, refresh):
     page.evaluate(WATCH_STATUS)
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Generated from the fixed noise").wait_for(timeout=120_000)
+    page.wait_for_function("() => window.Plotly")  # the charts' library, which the benchmarks may switch parts of
     return page
 
 
@@ -75,7 +76,6 @@ def page_images_per_second(seconds, refresh, window, still_line_charts=False):
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = start_page_run(browser, url, seconds, refresh)
             if still_line_charts:
-                page.wait_for_function("() => window.Plotly")
                 page.evaluate(f"() => {{ {STILL_LINE_CHARTS} }}")
             metrics = next(temp.glob("gan-studio-runs/*/metrics.csv"))
             debugger = page.context.new_cdp_session(page)
