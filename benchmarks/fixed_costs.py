@@ -43,8 +43,11 @@ def one_run(folder, epochs, in_process=False):
                "--out", str(out)]
     started = time.perf_counter()
     if in_process:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            assert cli.main(command) in (0, None)
+        errors = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(errors):
+            failed = cli.main(command)
+        if failed:  # the CLI's one-line message, not a bare assertion
+            raise SystemExit(errors.getvalue().strip().splitlines()[-1])
     else:
         subprocess.run([sys.executable, "-m", "ganlib", *command], cwd=ROOT, check=True, capture_output=True)
     wall = time.perf_counter() - started
