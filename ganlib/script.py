@@ -1,8 +1,11 @@
 """`python -m ganlib code`: a run's setup as one standalone PyTorch script, for reading and for taking home.
 
 The script is script_template.py.txt with the run's settings filled in and only the parts the run uses kept: the
-template marks optional parts with `#if FEATURE` / `#else` / `#endif` lines, and settings with {{name}}.
+template marks optional parts with `#if FEATURE` / `#else` / `#endif` lines, and settings with {{name}}. Every
+setting goes in as a Python literal that reads back as exactly that value, so no text from outside (a file name, a
+card's field) can ever become code in a script a classmate runs.
 """
+import math
 import re
 from pathlib import Path
 
@@ -46,10 +49,20 @@ def standalone_script(model_cfg, train_cfg, source):
     """The script's text: a PyTorch file that trains this setup with no GAN Studio import."""
     if model_cfg.family not in ("mlp", "dcgan"):
         raise ConfigError("only image GANs (mlp, dcgan) can be written out as a script")
-    values = {**vars(model_cfg), **vars(train_cfg), "augment": repr(train_cfg.augment),
+    values = {**vars(model_cfg), **vars(train_cfg),
               "steps": train_cfg.max_steps or DEFAULT_STEPS, "SOURCE": source,
               "TITLE": f"{model_cfg.family.upper()} on {train_cfg.dataset}, {model_cfg.image_size}×{model_cfg.image_size}"
                        f"×{model_cfg.channels}{', class-conditional' if model_cfg.classes else ''}"}
     lines = keep_wanted(TEMPLATE.read_text().splitlines(), features(model_cfg, train_cfg))
-    text = re.sub(r"{{(\w+)}}", lambda match: str(values[match.group(1)]), "\n".join(lines) + "\n")
+    text = re.sub(r"{{(\w+)}}", lambda match: literal(values[match.group(1)]), "\n".join(lines) + "\n")
     return re.sub(r"\n{4,}", "\n\n\n", text)  # at most two blank lines where dropped parts were
+
+
+def literal(value):
+    """Python source for a setting that evaluates to exactly `value`: quotes, backslashes and newlines in text are
+    escaped by repr, so the text stays one string; any other kind of value is refused."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"a setting of {value} cannot be written into a script")
+    if not isinstance(value, (bool, int, float, str)):
+        raise ConfigError(f"a setting of type {type(value).__name__} cannot be written into a script")
+    return repr(value)

@@ -1,4 +1,5 @@
 """`python -m ganlib code`: the exported script trains the same setup on its own, where ganlib cannot be imported."""
+import ast
 import re
 import subprocess
 import sys
@@ -14,7 +15,8 @@ from ganlib.config import preset
 from ganlib.datasets import SAMPLE_PATH, conditional_settings
 from ganlib.models import build_generator
 from ganlib.quality import QualityMeter
-from ganlib.script import standalone_script
+from ganlib.errors import ConfigError
+from ganlib.script import literal, standalone_script
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 
@@ -89,3 +91,36 @@ def test_a_conditional_script_with_every_regularizer_trains_on_an_npz_or_class_f
     np.savez(tmp_path / "unlabelled.npz", images=rng.integers(0, 255, (40, 28, 28), dtype=np.uint8))
     result = run_standalone(script, tmp_path, "--data", "unlabelled.npz", "--max-steps", "6")
     assert result.returncode != 0 and "needs labels" in result.stderr
+
+
+HOSTILE_NAMES = ['x"""; __import__("os").system("touch pwned"); """x', "x'''; open('pwned', 'w'); '''x",
+                 'a\\\\"; open("pwned", "w"); "', "line one\nopen('pwned', 'w')\n#", "tab\there \\ back\\slash",
+                 "\u202eevil\x1b[2J", "{{seed}} {{SOURCE}}"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_file_name_never_becomes_code_in_the_exported_script(tmp_path, name):
+    """A checkpoint renamed to a payload: the script holds the name as one string and runs nothing of it."""
+    source = CHECKPOINTS / "mnist-dcgan"
+    renamed = tmp_path / "weights" / f"{name}.safetensors"
+    renamed.parent.mkdir()
+    renamed.write_bytes(source.with_suffix(".safetensors").read_bytes())
+    renamed.with_suffix(".json").write_text(source.with_suffix(".json").read_text())
+    script = tmp_path / "train_gan.py"
+    assert main(["code", str(renamed), "--out", str(script)]) == 0
+    tree = ast.parse(script.read_text())
+    constants = {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
+                 if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                 and node.targets[0].id in ("SOURCE", "TITLE", "SEED")}
+    assert constants == {"SOURCE": renamed.name, "TITLE": "DCGAN on mnist-sample, 28×28×1", "SEED": 0}
+    if name == HOSTILE_NAMES[0]:  # one run of the script (3 s of torch import each): the payload observed in class
+        result = run_standalone(script, tmp_path, "--help")
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "Train a GAN: DCGAN on mnist-sample" in result.stdout and not (tmp_path / "pwned").exists()
+
+
+def test_only_plain_values_can_be_written_into_a_script():
+    assert literal("it's \"quoted\"\n") == repr("it's \"quoted\"\n") and literal(2e-3) == "0.002"
+    for bad in (float("nan"), float("inf"), None, [1], {"a": 1}):
+        with pytest.raises(ConfigError, match="cannot be written into a script"):
+            literal(bad)
