@@ -2,7 +2,9 @@
 
 Nothing is shared without its owner's say-so, and only what the gallery shows: a nickname, the newest grid, the
 run's status and the meter's figures. Entries outlive their runs (a student who closes the tab stays on the board
-with the last grid), up to the host's cap, oldest dropped first.
+with the last grid), up to the host's cap, oldest dropped first. One session holds a few entries at most (a new
+share replaces its own oldest), so no one can push the class off the board, and no two entries carry nicknames
+that look alike, so no one can pass for a classmate on the projector.
 """
 import io
 import re
@@ -13,8 +15,9 @@ from dataclasses import dataclass, field
 
 from .config import epochs_of
 from .errors import ConfigError
-from .host import gallery_limit
+from .host import gallery_limit, gallery_per_session
 from .runs import ACTIVE
+from .text import lookalike_key
 
 NICKNAME = re.compile(r"[\w .'!?-]{1,24}")  # letters of any script, digits, spaces and a little punctuation
 
@@ -71,14 +74,19 @@ class Entry:
 class Gallery:
     """The server's gallery: one per process, shared by every session (ganlib never imports Streamlit)."""
 
-    def __init__(self, limit=None):
+    def __init__(self, limit=None, per_session=None):
         self._limit = limit  # None: the host's setting, read at each use
+        self._per_session = per_session  # likewise
         self._entries = {}  # entry id → Entry, oldest first
         self._lock = threading.Lock()
 
     @property
     def limit(self):
         return gallery_limit() if self._limit is None else self._limit
+
+    @property
+    def per_session(self):
+        return gallery_per_session() if self._per_session is None else self._per_session
 
     @property
     def enabled(self):
@@ -93,14 +101,26 @@ class Gallery:
         nickname = checked_nickname(nickname)
         with self._lock:
             entry = self.entry_of(run.run_id)
+            self._check_unique(nickname, session_id)
             if entry is None:
                 entry = Entry(f"entry-{secrets.token_hex(12)}", session_id, run.run_id, nickname)
                 self._entries[entry.entry_id] = entry
+                own = [key for key, e in self._entries.items() if e.session_id == session_id]
+                for key in own[:max(0, len(own) - self.per_session)]:  # the session's own oldest make room
+                    del self._entries[key]
                 while len(self._entries) > self.limit:  # the oldest entry leaves first
                     del self._entries[next(iter(self._entries))]
             entry.nickname = nickname
         entry.refresh(run)
         return entry.entry_id
+
+    def _check_unique(self, nickname, session_id):
+        """A nickname that looks like another session's on the board is refused (a session may reuse its own)."""
+        key = lookalike_key(nickname)
+        taken = next((e.nickname for e in self._entries.values()
+                      if e.session_id != session_id and lookalike_key(e.nickname) == key), None)
+        if taken is not None:
+            raise ConfigError(f"the nickname {nickname} looks like {taken}, already on the board: choose another")
 
     def withdraw(self, entry_id, session_id):
         """Take an entry off the board: only the session that shared it can (one already gone is fine)."""

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from .errors import ConfigError
 
+HEARTBEAT_SECONDS = 30  # an open tab tells the server at least this often that it is there (the pages' heartbeat)
+
 
 def max_concurrent_runs():
     """GAN_STUDIO_MAX_RUNS, else one run per two cores (a 2-core machine trains one run at a time)."""
@@ -64,3 +66,12 @@ def gallery_limit():
         return max(0, int(os.environ.get("GAN_STUDIO_GALLERY_MAX", 60)))
     except ValueError as error:
         raise ConfigError(f"GAN_STUDIO_GALLERY_MAX must be a whole number ({error})") from error
+
+
+def gallery_per_session():
+    """Entries one session may hold on the class gallery: GAN_STUDIO_GALLERY_PER_SESSION (default 2); a new share
+    replaces that session's oldest."""
+    try:
+        return max(1, int(os.environ.get("GAN_STUDIO_GALLERY_PER_SESSION", 2)))
+    except ValueError as error:
+        raise ConfigError(f"GAN_STUDIO_GALLERY_PER_SESSION must be a whole number ({error})") from error

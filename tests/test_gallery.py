@@ -81,3 +81,30 @@ def test_the_host_caps_the_gallery_oldest_first_or_turns_it_off(monkeypatch):
     monkeypatch.setenv("GAN_STUDIO_GALLERY_MAX", "many")
     with pytest.raises(ConfigError, match="GAN_STUDIO_GALLERY_MAX must be a whole number"):
         gallery.share(runs["0"], "s0", "n0")
+
+
+def test_one_session_keeps_two_entries_so_it_cannot_push_the_class_off_the_board():
+    """Six shares from one tab on a five-entry board once emptied it of everyone else."""
+    gallery = Gallery(limit=5)
+    others = {key: run_with(key, f"s-{key}", legible=0.5) for key in ("a", "b", "c")}
+    for key, run in others.items():
+        gallery.share(run, run.session_id, f"student {key}")
+    mallory = {f"m{i}": run_with(f"m{i}", "mallory", legible=0.9) for i in range(6)}
+    for key, run in mallory.items():
+        gallery.share(run, "mallory", f"Mallory {key}")
+    board = gallery.board({**others, **mallory}.get)
+    assert sorted(entry.nickname for entry in board) == ["Mallory m4", "Mallory m5", "student a", "student b",
+                                                         "student c"]  # the session's own oldest made room
+    assert gallery.per_session == 2
+
+
+@pytest.mark.parametrize("impostor", ["Alice", "alice", "ALICE", " Alice ", "\u0410lice", "Al\u0456ce", "AIice",
+                                      "A1ice", "Alíce", "Ａｌｉｃｅ", "\u0391lice"])
+def test_a_nickname_that_looks_like_anothers_is_refused(impostor):
+    gallery = Gallery(limit=10)
+    gallery.share(run_with("a", "s1"), "s1", "Alice")
+    with pytest.raises(ConfigError, match="looks like Alice, already on the board: choose another"):
+        gallery.share(run_with("b", "s2"), "s2", impostor)
+    gallery.share(run_with("c", "s1"), "s1", "Alice")  # the owner may use it again for another run
+    gallery.share(run_with("d", "s2"), "s2", "Alicia")  # a different name is fine
+    assert sorted(entry.nickname for entry in gallery.board(lambda run_id: None)) == ["Alice", "Alice", "Alicia"]
