@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, fields, replace
@@ -28,6 +29,9 @@ CARD_FORMAT = "gan-studio-checkpoint"
 CHECKPOINT_NAME = "checkpoint"
 PREVIOUS = ".prev"  # NAME.prev.safetensors + .json: the pair before the last save
 PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".tar"}
+MAX_CARD_BYTES = 2**20
+MAX_CARD_NESTING = 16
+JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 @dataclass
@@ -178,13 +182,33 @@ def looks_like_safetensors(path):
 
 
 def read_card(weights_path):
+    """The card as a dict, bounded in size and nesting before it is parsed: a card is a few kilobytes a few levels
+    deep, and a deeply nested one would exhaust the parser's recursion."""
+    card_path = weights_path.with_suffix(".json")
     try:
-        card = json.loads(weights_path.with_suffix(".json").read_text())
+        if card_path.stat().st_size > MAX_CARD_BYTES:
+            raise CheckpointError(f"the card {card_path.name} is larger than {MAX_CARD_BYTES // 1024} KB; a GAN "
+                                  "Studio card is a few KB")
+        text = card_path.read_text()
+        if nesting_depth(text) > MAX_CARD_NESTING:
+            raise CheckpointError(f"the card {card_path.name} is nested deeper than {MAX_CARD_NESTING} levels; a GAN "
+                                  "Studio card is not")
+        card = json.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"the card {weights_path.with_suffix('.json').name} is not valid JSON") from error
+        raise CheckpointError(f"the card {card_path.name} is not valid JSON") from error
     if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
         raise CheckpointError(f"{weights_path.with_suffix('.json').name} is not a GAN Studio checkpoint card")
     return card
+
+
+def nesting_depth(text):
+    """How deep JSON text nests its arrays and objects, counted without parsing it (brackets inside strings aside)."""
+    brackets = re.sub(r"[^\[\]{}]", "", JSON_STRING.sub("", text))
+    depth = deepest = 0
+    for bracket in brackets:
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 # What a card may hold besides its configs, each field's type: an uploaded card is checked field by field, so no
@@ -280,9 +304,34 @@ def load_generator(path, device="cpu", memory_budget=None):
     expected = {name: tuple(t.shape) for name, t in meta_models(checkpoint.model_cfg)[0].state_dict().items()}
     if {name: tuple(t.shape) for name, t in weights.items()} != expected:
         raise CheckpointError("the generator weights do not fit the architecture the card describes")
+    check_weight_values(weights)
     generator = build_generator(checkpoint.model_cfg)
     load_state(generator, weights, "generator")
+    check_draws(generator, checkpoint.model_cfg)
     return generator.to(device).eval(), replace(checkpoint, tensors={})
+
+
+def check_weight_values(weights):
+    """Every weight a finite float (BatchNorm's batch counter aside, a whole number): NaN or infinite weights, or
+    integers where floats belong, draw nothing and break every view that computes with what they draw."""
+    for name, tensor in weights.items():
+        if name.endswith("num_batches_tracked"):
+            continue
+        if not tensor.is_floating_point():
+            raise CheckpointError(f"the generator weight {name} holds {tensor.dtype} values, not floating-point "
+                                  "numbers")
+        if not torch.isfinite(tensor).all():
+            raise CheckpointError(f"the generator weight {name} holds NaN or infinite values: the run that wrote it "
+                                  "diverged, or the file was altered")
+
+
+@torch.no_grad()
+def check_draws(generator, model_cfg, n=4):
+    """Finite weights can still overflow: a generator whose drawings are not finite numbers is refused."""
+    drawn = generator.eval()(torch.randn(n, model_cfg.latent_dim, generator=torch.Generator().manual_seed(0)))
+    if not torch.isfinite(drawn).all():
+        raise CheckpointError("this generator draws NaN or infinite values (its weights overflow), so there is "
+                              "nothing to show")
 
 
 def stage_upload(files, folder):

@@ -21,14 +21,17 @@ from .datasets import DATASETS, EMOJI_PATH, SAMPLE_PATH, class_names, conditiona
 from .device import DEVICE_CHOICES, resolve_device
 from .distributed import leave_process_group, rank_and_world_size
 from .errors import ConfigError, Diverged, GanStudioError
+from .host import run_memory_budget
 from .images import scatter_picture, to_pil_grid
 from .latent import INTERPOLATIONS, latent_path, render, render_gif, sample_z, with_class
 from .losses import LOSSES
+from .memory import check_output_memory
 from .pointgan import PointGAN, describe_point_metrics, point_noise
 from .points import POINT_DATASETS
 from .quality import QUALITY_SAMPLES, QualityMeter
 from .rundir import append_csv
 from .script import standalone_script
+from .text import folded, printable
 from .trainer import Failed, Finished, Metrics, QualityScored, Started, Trainer
 
 
@@ -157,7 +160,7 @@ def main(argv=None):
                     "bench": cmd_bench, "train-classifier": cmd_train_classifier}
         return commands[args.command](args)
     except GanStudioError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {printable(error)}", file=sys.stderr)
         return 2
 
 
@@ -207,11 +210,22 @@ def resumed_configs(args, checkpoint):
     given = {**given_settings(args), **({"family": args.model} if args.model else {})}
     for name, value in given.items():
         if name not in RESUME_MAY_CHANGE and saved.get(name) != value:
-            option = "--model" if name == "family" else f"--{name.replace('_', '-')}"
+            option = option_typed(args, name)
             raise ConfigError(f"--resume continues the run with its own settings: {option} {value} contradicts its "
                               f"{saved.get(name)}; drop {option}, or start a new run with --out")
     changes = {name: value for name, value in given.items() if name in RESUME_MAY_CHANGE}
     return model_cfg, replace(train_cfg, **changes).validate()
+
+
+OPTIONS_BY_SETTING = {"family": "--model", "g_width": "--ngf", "d_width": "--ndf", "d_batchnorm": "--no-d-batchnorm",
+                      "cuda_graph": "--no-cuda-graph", "channels_last": "--no-channels-last"}
+
+
+def option_typed(args, name):
+    """The option the user typed for a setting: --lr for a rate it set through --lr, --ngf for g_width."""
+    if name in ("lr_g", "lr_d") and getattr(args, name) is None:
+        return "--lr"
+    return OPTIONS_BY_SETTING.get(name, f"--{name.replace('_', '-')}")
 
 
 def check_out_folder(out):
@@ -271,7 +285,7 @@ def cmd_train(args):
         bar.close()
     event = outcome["event"]
     if isinstance(event, Failed):
-        print(f"error: {event.message}", file=sys.stderr)
+        print(f"error: {printable(event.message)}", file=sys.stderr)
         return 1
     if trainer.rank:
         return 0
@@ -311,7 +325,7 @@ def train_points(model_cfg, train_cfg, out, args):
     scatter_picture([(data.sample(2500, torch.Generator().manual_seed(1)), (150, 150, 150)),
                      (gan.sample(2500, seed=1, average=True), (31, 119, 180))], data.scale).save(out / "points.png")
     if failure:
-        print(f"error: {failure}", file=sys.stderr)
+        print(f"error: {printable(failure)}", file=sys.stderr)
         return 1
     print(f"{gan.step:,} steps in {gan.elapsed:.1f} s ({gan.step / max(gan.elapsed, 1e-9):,.0f} steps/s): "
           f"{describe_point_metrics(gan.metrics(average=True))}; run folder {out}")
@@ -321,7 +335,7 @@ def train_points(model_cfg, train_cfg, out, args):
 
 
 def cmd_code(args):
-    checkpoint = load_checkpoint(args.path)
+    _, checkpoint = load_generator(args.path)  # the same checks as every command that reads weights
     script = standalone_script(checkpoint.model_cfg, checkpoint.train_cfg, source=args.path.name)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(script)
@@ -335,6 +349,7 @@ def cmd_sample(args):
     if args.n < 1:
         raise GanStudioError("--n must be at least 1")
     generator, checkpoint = load_generator(args.path, resolve_device(args.device))
+    check_output_memory(checkpoint.model_cfg, args.n, "--n", run_memory_budget(runs_at_once=1))
     if checkpoint.model_cfg.family == "mlp2d":
         return write_points(generator, checkpoint.model_cfg, args)
     z = sample_z(args.n, checkpoint.model_cfg.latent_dim, seed=args.seed, truncation=args.truncation)
@@ -344,7 +359,7 @@ def cmd_sample(args):
         z, drawn = with_class(z, index, checkpoint.model_cfg.classes), f" of class {name}"
     images = render(generator, z)  # [N, C, H, W] in [-1, 1]
     write_images(images, args.out, nrow=None)
-    print(f"wrote {args.n} samples{drawn} of shape {tuple(images.shape[1:])} to {args.out}")
+    print(f"wrote {args.n} samples{printable(drawn)} of shape {tuple(images.shape[1:])} to {args.out}")
     return 0
 
 
@@ -355,9 +370,9 @@ def asked_class(checkpoint, asked):
         raise GanStudioError("--class needs a conditional generator (trained with --conditional); this one draws "
                              "whatever it likes")
     names = class_names(checkpoint.train_cfg.dataset, checkpoint.train_cfg.data_dir, classes)
-    folded = [name.casefold() for name in names]
-    if asked.casefold() in folded:
-        index = folded.index(asked.casefold())
+    keys = [folded(name) for name in names]
+    if folded(asked) in keys:
+        index = keys.index(folded(asked))
     elif asked.isdigit() and int(asked) < classes:
         index = int(asked)
     else:
@@ -384,6 +399,7 @@ def cmd_interpolate(args):
     if args.steps < 2:
         raise GanStudioError("--steps must be at least 2")
     generator, checkpoint = load_generator(args.path, resolve_device(args.device))
+    check_output_memory(checkpoint.model_cfg, args.steps, "--steps", run_memory_budget(runs_at_once=1))
     dim = checkpoint.model_cfg.latent_dim
     keys = [sample_z(1, dim, seed=seed)[0] for seed in (args.seed_a, args.seed_b)]
     latents = latent_path(keys, args.steps, args.method)

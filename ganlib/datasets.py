@@ -21,6 +21,7 @@ from .archives import IMAGE_SUFFIXES, checked_zip_members, open_zip
 from .errors import DatasetError
 from .host import run_memory_budget
 from .memory import gigabytes
+from .text import folded, printable
 
 SAMPLE_PATH = Path(__file__).parent / "data" / "mnist_5k.npz"
 EMOJI_PATH = Path(__file__).parent / "data" / "emoji_64.npz"  # built by ganlib/emoji_archive.py
@@ -265,8 +266,20 @@ def class_folders(relative_paths):
     names = sorted({p[0] for p in parts})
     if any(len(p) < 2 for p in parts) or len(names) < 2:
         return None, ()
+    check_distinct_names(names)
     index = {name: i for i, name in enumerate(names)}
     return torch.tensor([index[p[0]] for p in parts]), tuple(names)
+
+
+def check_distinct_names(names):
+    """Class folders whose names differ only in case or Unicode encoding ('cat' and 'Cat', the two encodings of
+    'café') look like one class in the picker and cannot both be asked for by name: refused, naming both."""
+    seen = {}
+    for name in names:
+        other = seen.setdefault(folded(name), name)
+        if other != name:
+            raise DatasetError(f"the class folders {printable(other)!r} and {printable(name)!r} differ only in letter "
+                               "case or in how an accent is encoded: rename or merge one of them")
 
 
 def folder_classes(data_dir):

@@ -1,6 +1,7 @@
 """Latent-space math (pure tensor code) and rendering a generator along a path into frames and a GIF."""
 import torch
 
+from .errors import GanStudioError
 from .images import save_gif, to_pil_grid
 
 
@@ -103,12 +104,15 @@ def principal_directions(generator, latent_dim, count=4, samples=2048, seed=0):
     z = sample_z(samples, latent_dim, seed=seed, device=device)
     features = generator.features(z).float()
     centered = features - features.mean(0)
+    if not torch.isfinite(centered).all() or centered.abs().amax() < 1e-12:
+        raise GanStudioError("this generator's features do not vary with its latent (or are not finite numbers), "
+                             "so it has no main directions to show")
     with torch.random.fork_rng(devices=[]):  # the randomized SVD draws from the global generator
         torch.manual_seed(seed)
         _, singular_values, axes = torch.svd_lowrank(centered, q=count + 8, niter=4)  # axes: [F, count + 8]
     coordinates = centered @ axes[:, :count]  # [N, count]
     directions = torch.linalg.lstsq(coordinates, z).solution  # [count, latent_dim]
-    directions = directions / directions.norm(dim=1, keepdim=True)
+    directions = directions / directions.norm(dim=1, keepdim=True).clamp_min(1e-12)
     largest = directions.abs().argmax(dim=1, keepdim=True)
     directions = directions * directions.gather(1, largest).sign()
     explained = singular_values[:count] ** 2 / centered.pow(2).sum()

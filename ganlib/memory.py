@@ -14,6 +14,7 @@ from .models import build_models
 
 FLOAT_BYTES = 4  # fp32 weights, optimizer state and activations (bf16 autocast only lowers some of them)
 SAMPLING_CHUNK = 500  # the trainer and the explorer draw samples in chunks of this many
+OUTPUT_BYTES_PER_VALUE = 12  # a drawn image's float32 values, the grid or frames made of them, and the 8-bit picture
 QUALITY_SAMPLES_HELD = 1000  # quality.QUALITY_SAMPLES, which cannot be imported here (quality → datasets → memory)
 
 
@@ -110,3 +111,14 @@ def estimate_generator(model_cfg):
     generator, _ = meta_models(model_cfg)
     return MemoryEstimate(parameter_count(generator) * FLOAT_BYTES, sampling_bytes(generator, model_cfg), 0,
                           training=False)
+
+
+def check_output_memory(model_cfg, count, option, budget):
+    """Refuse, before drawing anything, a count of images (or 2D points) whose outputs would not fit in `budget`
+    bytes: `sample --n` and `interpolate --steps` hold all they draw until the file is written."""
+    values = 2 if model_cfg.family == "mlp2d" else model_cfg.channels * model_cfg.image_size ** 2
+    per_item = values * OUTPUT_BYTES_PER_VALUE
+    if count * per_item > budget:
+        raise ConfigError(f"{option} {count:,} would need about {gigabytes(count * per_item)} of memory for what it "
+                          f"draws, more than the {gigabytes(budget)} one run may use here: ask for at most "
+                          f"{budget // per_item:,}")

@@ -236,7 +236,11 @@ def nearest_view(checkpoint, images, focus, data_dir):
 
 def directions_view(generator, path, stamp, latents, focus, asked):
     st.subheader("Move along the generator's main directions")
-    directions, explained = cached_directions(str(path), stamp)
+    try:
+        directions, explained = cached_directions(str(path), stamp)
+    except GanStudioError as error:
+        st.info(plain(error))
+        return
     st.caption("Each direction is a principal axis of the generator's first-layer features, mapped back to "
                "the latent space (GANSpace): the ways its drawings vary most. Slide to move the sample.")
     slider_col, image_col = st.columns([3, 1])

@@ -4,12 +4,14 @@ import io
 import json
 import math
 import random
+import re
 import zipfile
 
 import pytest
 from PIL import Image
 
 from ganlib.archives import stage_zip_upload
+from ganlib.cli import main
 from ganlib.checkpoint import file_sha256, load_checkpoint, load_generator, save_checkpoint
 from ganlib.config import ModelConfig, TrainConfig
 from ganlib.datasets import load_dataset
@@ -147,3 +149,83 @@ def test_mutated_images_and_zips_are_loaded_skipped_or_refused_in_words(tmp_path
         staged = only_refused_in_words(lambda: stage_zip_upload("faces.zip", bytes(mutated), tmp_path / f"z{trial}"))
         if staged is not None:
             only_refused_in_words(lambda: load_dataset("folder", 32, 3, str(staged)))
+
+
+def hostile_copy(export, folder, card=None, tensors=None):
+    """A copy of the export with its card (a dict or raw text) or its tensors replaced; the card's hash follows."""
+    from safetensors.torch import load_file, save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = folder / "g.safetensors"
+    original = load_file(export)
+    save_file({name: tensors(name, tensor) for name, tensor in original.items()} if tensors else original, weights)
+    card = json.loads(export.with_suffix(".json").read_text()) if card is None else card
+    if isinstance(card, dict):
+        card = json.dumps({**card, "weights_sha256": file_sha256(weights)})
+    weights.with_suffix(".json").write_text(card)
+    return weights
+
+
+def run_cli(capsys, *argv):
+    code = main(list(map(str, argv)))
+    return code, capsys.readouterr().err.strip()
+
+
+@pytest.mark.parametrize("kind,message", [
+    ("nested", "is nested deeper than 16 levels"),
+    ("huge", "is larger than 1024 KB"),
+    ("nan", "holds NaN or infinite values"),
+    ("inf", "holds NaN or infinite values"),
+    ("integers", "holds torch.int64 values, not floating-point numbers"),
+    ("overflow", "draws NaN or infinite values"),
+])
+def test_a_hostile_checkpoint_is_refused_in_one_line_by_every_command(export, tmp_path, capsys, kind, message):
+    """Each once showed the explorer a traceback with the server's paths (RecursionError, LinAlgError)."""
+    import torch
+
+    card, tensors = None, None
+    if kind == "nested":
+        card = '{"format": "gan-studio-checkpoint", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    elif kind == "huge":
+        card = json.dumps({"format": "gan-studio-checkpoint", "pad": "x" * 2**21})
+    elif kind in ("nan", "inf"):
+        tensors = lambda name, t: t.fill_(math.nan if kind == "nan" else math.inf) if name.endswith("weight") else t
+    elif kind == "integers":
+        tensors = lambda name, t: t.long() if name.endswith("0.weight") else t
+    else:  # finite weights whose products overflow float32
+        tensors = lambda name, t: t.fill_(3e38) if t.is_floating_point() and "running_var" not in name else t
+    weights = hostile_copy(export, tmp_path / kind, card, tensors)
+    with pytest.raises(GanStudioError, match=re.escape(message)):
+        load_generator(weights)
+    for command in (["sample", weights, "--out", tmp_path / "s.png"], ["interpolate", weights, "--out", tmp_path / "i.gif"],
+                    ["score", weights], ["code", weights, "--out", tmp_path / "t.py"]):
+        code, err = run_cli(capsys, *command)
+        assert code == 2 and err.startswith("error: ") and message in err and "\n" not in err, (command, err)
+    assert not any((tmp_path / name).exists() for name in ("s.png", "i.gif", "t.py"))
+
+
+def test_counts_past_the_memory_budget_are_refused_before_anything_is_drawn(export, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GAN_STUDIO_MEMORY_MB", "100")
+    code, err = run_cli(capsys, "sample", export, "--n", 10_000_000, "--out", tmp_path / "s.png")
+    assert code == 2 and "--n 10,000,000 would need about 87.6 GB of memory" in err and "ask for at most 11,145" in err
+    code, err = run_cli(capsys, "interpolate", export, "--steps", 100_000, "--out", tmp_path / "w.gif")
+    assert code == 2 and "--steps 100,000 would need about 897 MB" in err and "more than the 100 MB" in err
+    assert not (tmp_path / "s.png").exists() and not (tmp_path / "w.gif").exists()
+    assert run_cli(capsys, "sample", export, "--n", 1000, "--out", tmp_path / "s.png")[0] == 0
+
+
+def test_class_folders_that_differ_only_in_case_or_encoding_are_refused_by_name(tmp_path):
+    for first, second in (("cat", "Cat"), ("caf\u00e9", "cafe\u0301")):
+        folder = tmp_path / first.encode().hex()
+        for name in (first, second):
+            (folder / name).mkdir(parents=True)
+            Image.new("RGB", (8, 8)).save(folder / name / "a.png")
+        with pytest.raises(GanStudioError, match="differ only in letter case or in how an accent is encoded"):
+            load_dataset("folder", 32, 3, str(folder))
+
+
+def test_names_printed_to_a_terminal_carry_no_control_characters():
+    from ganlib.text import printable
+
+    assert printable("evil\u202egnp.exe\x1b[2J\r\nname\u200b") == "evil?gnp.exe?[2J??name?"
+    assert printable("Ana-María 学生 🎨") == "Ana-María 学生 🎨"

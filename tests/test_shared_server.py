@@ -217,8 +217,10 @@ def test_out_refuses_a_folder_holding_another_run_and_resume_refuses_other_setti
     assert main(["train", "--max-steps", "2", "--out", out, *TINY_CLI]) == 2
     assert f"--out {out} already holds files (another run?): continue it with --resume" in capsys.readouterr().err
     assert main(["train", "--resume", out, "--lr", "0.5"]) == 2
-    assert "--resume continues the run with its own settings: --lr-g 0.5 contradicts its 0.002" in \
-        capsys.readouterr().err
+    assert "--resume continues the run with its own settings: --lr 0.5 contradicts its 0.002" in \
+        capsys.readouterr().err  # the flag the user typed, not the setting it fills in
+    assert main(["train", "--resume", out, "--ngf", "16"]) == 2
+    assert "--ngf 16 contradicts its 8; drop --ngf" in capsys.readouterr().err
     assert main(["train", "--resume", out, "--model", "mlp", "--max-steps", "3"]) == 2
     assert main(["train", "--resume", out, "--max-steps", "3", "--ngf", "8"]) == 0  # the same settings may be named
     assert load_checkpoint(tmp_path / "run").card["step"] == 3
