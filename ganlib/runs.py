@@ -12,10 +12,12 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .alarms import AlarmWatch
 from .datasets import DATASETS
 from .device import cpu_threads, release_memory
 from .errors import ConfigError, GanStudioError
-from .host import max_concurrent_runs, run_memory_budget
+from .host import HEARTBEAT_SECONDS, max_concurrent_runs, run_memory_budget
+from .losses import get_loss
 from .trainer import (CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer,
                       is_out_of_memory)
 
@@ -23,8 +25,13 @@ ACTIVE = ("queued", "starting", "running", "paused")
 
 
 def default_session_grace():
-    """GAN_STUDIO_SESSION_GRACE: seconds a silent session keeps its runs and files (a closed tab goes silent)."""
-    return float(os.environ.get("GAN_STUDIO_SESSION_GRACE", 120))
+    """GAN_STUDIO_SESSION_GRACE: seconds a silent session keeps its runs and files (a closed tab goes silent); never
+    under two heartbeats, so one late heartbeat of a slow tab cannot cost it its run."""
+    try:
+        grace = float(os.environ.get("GAN_STUDIO_SESSION_GRACE", 120))
+    except ValueError as error:
+        raise ConfigError(f"GAN_STUDIO_SESSION_GRACE must be a number of seconds ({error})") from error
+    return max(grace, 2 * HEARTBEAT_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,10 @@ class Run:
     trainer: Trainer = None  # while the run is active
     data: object = None  # an already-loaded dataset, if the caller has one
     stop_requested: bool = False  # Stop pressed before the trainer existed
+    alarm_watch: AlarmWatch = None  # the run's alarms, kept up to date as rows and scores arrive
+
+    def __post_init__(self):
+        self.alarm_watch = AlarmWatch(get_loss(self.train_cfg.loss).probabilities)
 
     @property
     def active(self):
@@ -98,12 +109,14 @@ class Run:
             self.started, self.status = event, "running" if self.status == "starting" else self.status
         elif isinstance(event, Metrics):
             self.rows.extend(event.rows)
+            self.alarm_watch.add_rows(event.rows)
             self.progress = Metrics([], event.step, event.epoch, event.images_per_second, event.elapsed,
                                     event.eta_seconds)
         elif isinstance(event, GridSampled):
             self.grids.append(event)
         elif isinstance(event, QualityScored):
             self.quality.append(event)
+            self.alarm_watch.add_diversity(event.score.diversity)
         elif isinstance(event, CheckpointSaved):
             self.checkpoint_path = event.path
         elif isinstance(event, Finished):
@@ -159,10 +172,10 @@ class RunManager:
 
     # --- sessions that leave -------------------------------------------------------------------------
 
-    def touch(self, session_id, files=()):
+    def touch(self, session_id, files=(), now=None):
         """A page of this session ran or polled: it is still there. `files`: its folders to remove once gone."""
         with self._lock:
-            self._last_seen[session_id] = time.monotonic()
+            self._last_seen[session_id] = time.monotonic() if now is None else now
             self._leaving.discard(session_id)  # back after all (a laptop woke up): keep what is left
             self._session_files.setdefault(session_id, set()).update(str(f) for f in files)
             if self._reaper is None:

@@ -67,14 +67,19 @@ class Setting:
 
 
 def read_link(params, settings):
-    """({key: value} for the link's parameters that fit their widget, [one sentence per parameter that does not])."""
+    """({key: value} for the link's parameters that fit their widget, [one sentence per parameter that does not]).
+    `params`: {name: text}, or {name: [texts]} where a link repeats a name (the last one is taken, and said)."""
     by_name = {setting.name: setting for setting in settings}
     values, problems = {}, []
-    for name, text in params.items():
+    for name, texts in params.items():
         setting = by_name.get(name)
         if setting is None:
             problems.append(f"the link's setting {name[:40]!r} is unknown here; ignored it")
             continue
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        text = texts[-1]
+        if len(texts) > 1:
+            problems.append(f"the link sets {name} {len(texts)} times; took the last one, {text[:40]!r}")
         try:
             values[setting.key] = setting.parse(text)
         except ValueError as error:
@@ -97,7 +102,7 @@ def share_link(page_url, params):
 def follow_link(settings, first=()):
     """Fill a page's settings in from its address: the (key, apply) pairs of `first` before the rest, each key
     followed by its function (a preset brings its own values). Returns a sentence for each value that did not fit."""
-    values, problems = read_link(st.query_params.to_dict(), settings)
+    values, problems = read_link({name: st.query_params.get_all(name) for name in st.query_params}, settings)
     for key, apply in first:
         if key in values:
             st.session_state[key] = values.pop(key)

@@ -8,11 +8,14 @@ other path or token gets 404 and nothing lists runs. Answers are bounded (rows t
 from copies, so a slow or vanished client holds nothing the training thread waits for.
 """
 import bisect
+import collections
 import functools
+import hashlib
 import io
 import json
 import secrets
 import threading
+import time
 import weakref
 
 from starlette.responses import JSONResponse, Response
@@ -76,13 +79,13 @@ def snapshot(run, after=-1, grids_seen=0, scores_seen=0, queue_position=0):
     """What the live view lacks: rows after step `after`, grids and scores after the counts it has, and the status.
     The first ask (after < 0) also gets the charts, empty, each trace naming the column it draws (its meta)."""
     from ganlib import charts
-    from ganlib.alarms import check_alarms
     from ganlib.losses import get_loss
 
     probabilities = get_loss(run.train_cfg.loss).probabilities
     text, fraction = status_line(run, queue_position)
-    all_rows = list(run.rows)
-    rows = charts.thin(all_rows[bisect.bisect_right(all_rows, after, key=lambda row: row["step"]):], MAX_ROWS)
+    rows = run.rows  # appended to by the training thread: only the rows after `after` are copied
+    rows = charts.thin(rows[bisect.bisect_right(rows, after, lo=0, hi=len(rows), key=lambda row: row["step"]):],
+                       MAX_ROWS)
     line_charts = empty_line_charts(probabilities)
     columns = ["step"] + [trace["meta"] for figure in line_charts for trace in figure["data"]]
     scored = list(run.quality)
@@ -96,8 +99,7 @@ def snapshot(run, after=-1, grids_seen=0, scores_seen=0, queue_position=0):
                   for index, grid in enumerate(grids) if index >= grids_seen],
         "real": run.started is not None and run.started.real_grid is not None,
         "scores": [quality_entry(event) for event in scored[scores_seen:]],
-        "alarms": [f"{alarm.message} {alarm.fix}" for alarm in
-                   check_alarms(all_rows, [event.score.diversity for event in scored], probabilities)],
+        "alarms": [f"{alarm.message} {alarm.fix}" for alarm in run.alarm_watch.alarms()],
     }
     if after < 0:
         answer["charts"] = line_charts
@@ -139,10 +141,14 @@ def _query_number(request, name, lowest):
 
 
 def live_data(request):
-    found = _find(request.path_params["token"])
+    token = request.path_params["token"]
+    found = _find(token)
     if found is None:
         return Response(status_code=404)
+    if not _polls.allow(token):
+        return Response(status_code=429, headers={"Retry-After": "1"})
     run, manager = found
+    manager.touch(run.session_id)  # a page that polls is open, whatever its heartbeat is doing
     position = manager.queue_position(run.run_id) if run.status == "queued" else 0
     answer = snapshot(run, _query_number(request, "after", -1), _query_number(request, "grids", 0),
                       _query_number(request, "scores", 0), position)
@@ -156,10 +162,14 @@ def png(image):
 
 
 def live_grid(request):
+    """grid/N.png: N in plain decimal digits, as the view asks for it; any other spelling is a path that does not
+    exist (a huge number or a sign never reaches int())."""
     found = _find(request.path_params["token"])
     grids = list(found[0].grids) if found else []
     index = request.path_params["index"]
-    return png(grids[index].image) if index < len(grids) else Response(status_code=404)
+    if not (index.isascii() and index.isdigit() and len(index) <= 9 and int(index) < len(grids)):
+        return Response(status_code=404)
+    return png(grids[int(index)].image)
 
 
 def live_real_grid(request):
@@ -170,20 +180,60 @@ def live_real_grid(request):
 
 
 def plotly_js(request):
-    """plotly.js of the installed plotly package: the charts draw offline, with no CDN."""
-    return Response(_plotly_source(), media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"})
+    """plotly.js of the installed plotly package: the charts draw offline, with no CDN. Browsers keep it a day and
+    then ask again with its ETag, which costs 304 and no body while the file is the same."""
+    source, etag = _plotly_source()
+    headers = {"Cache-Control": "public, max-age=86400", "ETag": etag}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(source, media_type="text/javascript", headers=headers)
 
 
 @functools.cache
 def _plotly_source():
+    """(plotly.js as bytes, its ETag)."""
     import plotly
 
-    return plotly.offline.get_plotlyjs()
+    source = plotly.offline.get_plotlyjs().encode()
+    return source, f'"{hashlib.sha256(source).hexdigest()[:32]}"'
+
+
+def not_found(request):
+    """Every other path under the prefix: nothing there, whatever its shape."""
+    return Response(status_code=404)
+
+
+class PollLimit:
+    """At most `per_second` answers a second for one token, in a sliding second: a page polls once a second
+    (more when it catches up), so a client that asks faster is misbehaving and is told 429."""
+
+    def __init__(self, per_second=5):
+        self.per_second = per_second
+        self._times = {}  # token → deque of recent answer times
+        self._lock = threading.Lock()
+
+    def allow(self, token, now=None):
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            times = self._times.setdefault(token, collections.deque())
+            while times and now - times[0] >= 1.0:
+                times.popleft()
+            if len(times) >= self.per_second:
+                return False
+            times.append(now)
+            if len(self._times) > 10_000:  # tokens of long-gone runs
+                self._times = {t: q for t, q in self._times.items() if q and now - q[-1] < 1.0}
+            return True
+
+
+_polls = PollLimit()
 
 
 ROUTES = [
     Route(f"{PREFIX}/plotly.min.js", plotly_js),
     Route(f"{PREFIX}/{{token}}", live_data),
-    Route(f"{PREFIX}/{{token}}/grid/{{index:int}}.png", live_grid),
+    Route(f"{PREFIX}/{{token}}/grid/{{index}}.png", live_grid),
     Route(f"{PREFIX}/{{token}}/real.png", live_real_grid),
+    Route(PREFIX, not_found),
+    Route(f"{PREFIX}/{{rest:path}}", not_found),  # before Streamlit's own catch-all, which answers its index page
 ]

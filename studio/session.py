@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ganlib.host import shared_checkpoints  # no torch: the landing page stays quick
+from ganlib.host import HEARTBEAT_SECONDS, shared_checkpoints  # no torch: the landing page stays quick
 
 
 def checkpoints_dir():
@@ -96,9 +96,6 @@ def session_id():
     if "session_id" not in st.session_state:
         st.session_state.session_id = uuid.uuid4().hex
     return st.session_state.session_id
-
-
-HEARTBEAT_SECONDS = 30  # an open tab polls at least this often, so a silent session means a closed one
 
 
 def keep_alive():

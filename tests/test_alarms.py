@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from ganlib.alarms import WINDOW, check_alarms, discriminator_wins, diverging, mode_collapse
+from ganlib.alarms import WINDOW, AlarmWatch, check_alarms, discriminator_wins, mode_collapse
 
 
 def trace(n, **columns):
@@ -48,6 +48,10 @@ def test_falling_diversity_rings_mode_collapse():
     assert mode_collapse([0.5, 0.25]).kind == "mode-collapse"
 
 
+def diverging(rows):
+    return AlarmWatch().add_rows(rows).diverging()
+
+
 def test_losses_ten_times_their_usual_size_ring_diverging():
     rows = trace(200) + trace(WINDOW, loss_d=40.0)
     alarm = diverging(rows)
@@ -55,6 +59,25 @@ def test_losses_ten_times_their_usual_size_ring_diverging():
     gradients = trace(200) + trace(WINDOW, grad_norm_g=500.0)
     assert "G's gradient" in diverging(gradients).message
     assert diverging(trace(200) + trace(WINDOW, loss_d=3.0)) is None
+
+
+def test_a_watch_fed_in_batches_rings_as_the_whole_trace_does_at_every_length():
+    """The live page's watch gets rows a few at a time; at each length it must say what the whole trace says.
+    The usual size is an exact running median: checked against statistics.median on uneven values."""
+    import random
+    from statistics import median
+
+    rng = random.Random(0)
+    rows = trace(150, loss_d=lambda i: rng.uniform(0.5, 2.0)) + trace(WINDOW, loss_d=30.0, d_real=0.99, d_fake=0.01)
+    watch, seen = AlarmWatch(), 0
+    while seen < len(rows):
+        batch = rows[seen:seen + rng.randint(1, 9)]
+        watch.add_rows(batch)
+        seen += len(batch)
+        assert [a.message for a in watch.alarms()] == [a.message for a in check_alarms(rows[:seen], [])]
+        if seen > WINDOW:
+            assert watch.usual["loss_d"].value == median(abs(r["loss_d"]) for r in rows[:seen - WINDOW])
+    assert [a.kind for a in watch.alarms()] == ["diverging", "discriminator-wins"]
 
 
 def test_alarms_come_most_urgent_first():

@@ -119,3 +119,9 @@ def test_every_playground_setting_survives_a_shared_link():
                                 "Generated points, D's heatmap, Warped noise grid, G's push; kept the default.",
                                 "The link's lesson 'nope' is not one of healthy, collapse, collapse-fix, strong-d, "
                                 "high-lr; kept the default."]
+
+
+def test_a_repeated_setting_says_which_value_was_taken():
+    values, problems = read_link({"size": ["28", "32"], "rate": "0.5"}, SETTINGS)
+    assert values == {"t_size": 32, "t_rate": 0.5}
+    assert problems == ["the link sets size 2 times; took the last one, '32'"]

@@ -1,4 +1,5 @@
 """The live view's routes: a run's status, rows, grids and scores, each readable only through its own token."""
+import copy
 import io
 import json
 
@@ -6,10 +7,11 @@ import pytest
 from PIL import Image
 from starlette.requests import Request
 
+from ganlib.alarms import AlarmWatch
 from ganlib.config import ModelConfig, TrainConfig
 from ganlib.runs import RunManager
 from studio import live_stream
-from studio.live_stream import live_data, live_grid, live_real_grid, stream_token
+from studio.live_stream import live_data, live_grid, live_real_grid, snapshot, stream_token
 
 TINY = ModelConfig(g_width=8, d_width=8, latent_dim=16)
 
@@ -19,6 +21,20 @@ def ask_route(endpoint, token, query="", **path):
     request = Request({"type": "http", "method": "GET", "headers": [], "query_string": query.encode(),
                        "path_params": {"token": token, **path}})
     return endpoint(request)
+
+
+class CountingList(list):
+    """A list that counts the items read from it, one by one or by slice."""
+    items_read = 0
+
+    def __getitem__(self, index):
+        got = super().__getitem__(index)
+        self.items_read += len(got) if isinstance(index, slice) else 1
+        return got
+
+    def __iter__(self):
+        self.items_read += len(self)
+        return super().__iter__()
 
 
 def answer(token, query=""):
@@ -83,12 +99,13 @@ def test_a_long_run_is_thinned_to_a_bounded_answer_keeping_the_latest_row(finish
 def test_grids_are_served_as_pngs_of_the_run_itself(finished_run):
     run, manager = finished_run
     token = stream_token(run, manager)
-    response = ask_route(live_grid, token, index=1)
+    response = ask_route(live_grid, token, index="1")
     assert response.media_type == "image/png"
     image = Image.open(io.BytesIO(response.body))
     assert image.size == run.grids[1].image.size
     assert image.convert("L").tobytes() == run.grids[1].image.convert("L").tobytes()
-    assert ask_route(live_grid, token, index=2).status_code == 404
+    for index in ("2", "-1", "abc", "1" * 5000, "٣", "0x1", "+1", " 1"):  # past the end, and not plain digits
+        assert ask_route(live_grid, token, index=index).status_code == 404
     real = Image.open(io.BytesIO(ask_route(live_real_grid, token).body))
     assert real.size == run.started.real_grid.size
 
@@ -96,7 +113,7 @@ def test_grids_are_served_as_pngs_of_the_run_itself(finished_run):
 def test_only_the_token_reads_the_run(finished_run, tmp_path):
     run, manager = finished_run
     token = stream_token(run, manager)
-    for endpoint, path in ((live_data, {}), (live_grid, {"index": 0}), (live_real_grid, {})):
+    for endpoint, path in ((live_data, {}), (live_grid, {"index": "0"}), (live_real_grid, {})):
         for wrong in ("", "x", token[:-1], token.upper(), "plotly.min.js"):
             assert ask_route(endpoint, wrong, **path).status_code == 404
     assert stream_token(run, manager) != token  # each page gets its own
@@ -106,7 +123,82 @@ def test_only_the_token_reads_the_run(finished_run, tmp_path):
 
 def test_the_routes_stay_out_of_streamlits_own_paths():
     paths = [route.path for route in live_stream.ROUTES]
-    assert all(path.startswith("/api/live/") for path in paths)
+    assert all(path.startswith("/api/live") for path in paths)
     assert paths[0] == "/api/live/plotly.min.js"  # before the token route, which would otherwise take its name
-    script = ask_route(live_stream.plotly_js, "")
-    assert script.media_type == "text/javascript" and b"plotly" in script.body[:2000].lower()
+
+
+def asgi_get(app, path, headers=()):
+    """(status, headers, body) of a GET of `path`, through the app's own routing, as a server would call it."""
+    import asyncio
+
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": [(k.encode(), v.encode()) for k, v in headers], "scheme": "http", "server": ("t", 80),
+             "root_path": "", "http_version": "1.1"}
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    return start["status"], dict((k.decode(), v.decode()) for k, v in start["headers"]), \
+        b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+def test_every_malformed_path_under_the_prefix_is_404_not_the_apps_page(finished_run):
+    """Streamlit answers any unknown path with its index page (200); under /api/live nothing may reach it, and
+    nothing may raise: a 5,000-digit grid number once answered 500 with a traceback in the server's log."""
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    run, manager = finished_run
+    token = stream_token(run, manager)
+    app = Starlette(routes=[*live_stream.ROUTES, Route("/{rest:path}", lambda request: HTMLResponse("index"))])
+    assert asgi_get(app, f"/api/live/{token}/grid/1.png")[0] == 200
+    assert asgi_get(app, "/elsewhere")[2] == b"index"  # the stand-in for Streamlit's own catch-all
+    for path in (f"grid/{'9' * 5000}.png", "grid/-1.png", "grid/abc.png", "grid/1.5.png", "grid/.png", "grid/",
+                 "grid", "real.png/x", "x/y/z", "%00", "..%2F..%2Fetc%2Fpasswd", "grid/1.png/more"):
+        status, _, body = asgi_get(app, f"/api/live/{token}/{path}")
+        assert status == 404 and body == b"", path
+    for path in ("/api/live", "/api/live/", "/api/live//grid/1.png", f"/api/live/{'x' * 10_000}/real.png"):
+        assert asgi_get(app, path)[0] == 404, path
+
+
+def test_plotly_is_cached_by_the_browser_and_revalidated_for_free():
+    from starlette.applications import Starlette
+
+    app = Starlette(routes=live_stream.ROUTES)
+    status, headers, body = asgi_get(app, "/api/live/plotly.min.js")
+    assert status == 200 and b"plotly" in body[:2000].lower() and len(body) > 1_000_000
+    assert "max-age=86400" in headers["cache-control"] and headers["etag"].startswith('"')
+    status, _, body = asgi_get(app, "/api/live/plotly.min.js", headers=[("if-none-match", headers["etag"])])
+    assert status == 304 and body == b""
+
+
+def test_a_token_that_polls_faster_than_five_times_a_second_is_told_429(finished_run):
+    run, manager = finished_run
+    token = stream_token(run, manager)
+    statuses = [ask_route(live_data, token).status_code for _ in range(8)]
+    assert statuses[:5] == [200] * 5 and set(statuses[5:]) == {429}
+    limit = live_stream.PollLimit(per_second=5)
+    assert all(limit.allow("t", now=10 + 0.25 * k) for k in range(40))  # four a second, as long as it likes
+    assert [limit.allow("u", now=20 + 0.01 * k) for k in range(6)] == [True] * 5 + [False]
+    assert limit.allow("u", now=21.0)  # a second later it may ask again
+
+
+def test_a_polls_cost_does_not_grow_with_the_run(finished_run):
+    """Asking for new rows copies only them, and the alarms come from the run's own watch: 100,000 rows answer
+    with the same work as 100 (counted in rows read, not timed)."""
+    run, manager = finished_run
+    long = copy.copy(run)
+    long.rows = [dict(run.rows[-1], step=step) for step in range(1, 100_001)]
+    long.alarm_watch = AlarmWatch().add_rows(long.rows)
+    reads = CountingList(long.rows)
+    long.rows = reads
+    got = snapshot(long, after=99_990, grids_seen=2, scores_seen=2)
+    assert got["rows"]["step"] == list(range(99_991, 100_001))
+    assert reads.items_read < 100  # a binary search and a slice of ten, not a copy of the whole run

@@ -199,3 +199,33 @@ def test_a_silent_sessions_running_run_is_stopped_then_forgotten_with_its_folder
     assert run.run_dir.exists()  # it wrote its checkpoint on the way out
     manager.reap()
     assert manager.get(run_id) is None and not run.run_dir.exists()
+
+
+def test_the_grace_is_at_least_two_heartbeats_and_an_open_tab_keeps_its_run_for_three_graces(tmp_path, small_digits,
+                                                                                                monkeypatch):
+    """A tab's heartbeat comes every 30 s, sometimes late; a grace of one heartbeat once reaped a run 2 s after its
+    tab closed, and could reap a slow open tab. Simulated clock: the reaper looks every 5 s."""
+    from ganlib.host import HEARTBEAT_SECONDS
+    from ganlib.runs import default_session_grace
+
+    monkeypatch.setenv("GAN_STUDIO_SESSION_GRACE", "30")
+    assert default_session_grace() == 2 * HEARTBEAT_SECONDS
+    monkeypatch.setenv("GAN_STUDIO_SESSION_GRACE", "300")
+    assert default_session_grace() == 300
+    monkeypatch.setenv("GAN_STUDIO_SESSION_GRACE", "soon")
+    with pytest.raises(ConfigError, match="GAN_STUDIO_SESSION_GRACE must be a number"):
+        default_session_grace()
+    monkeypatch.setenv("GAN_STUDIO_SESSION_GRACE", "30")
+    manager = RunManager(max_concurrent=1, runs_root=tmp_path)
+    start = time.monotonic()
+    manager.touch("alice", now=start)
+    run_id = manager.start("alice", TINY, long_run(), data=small_digits)
+    grace = manager.session_grace
+    beats = [start + k * HEARTBEAT_SECONDS + (k % 3) * 7 for k in range(1, 100)]  # up to 14 s late
+    for now in (start + 5 * k for k in range(int(3 * grace / 5) + 1)):
+        while beats and beats[0] <= now:
+            manager.touch("alice", now=beats.pop(0))
+        manager.reap(now=now)
+        assert manager.get(run_id).active, f"reaped {now - start:.0f} s after the start with its tab open"
+    manager.reap(now=now + grace + 1)  # then the tab closes: the run goes once the grace has passed
+    assert manager.wait(run_id, timeout=30) and manager.get(run_id).finished_reason == "stopped"
