@@ -120,7 +120,7 @@ class Gallery:
         taken = next((e.nickname for e in self._entries.values()
                       if e.session_id != session_id and lookalike_key(e.nickname) == key), None)
         if taken is not None:
-            raise ConfigError(f"the nickname {nickname} looks like {taken}, already on the board: choose another")
+            raise ConfigError(f"that nickname looks like {taken}, already on the board: choose another")
 
     def withdraw(self, entry_id, session_id):
         """Take an entry off the board: only the session that shared it can (one already gone is fine)."""

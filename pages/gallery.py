@@ -53,5 +53,6 @@ if not gallery().enabled:
     st.info("This server's class gallery is turned off.")
     st.stop()
 if not presenting:
-    st.caption(RANKING)
+    st.caption(f"{RANKING} Each of us keeps at most {gallery().per_session} entries: a new share replaces your "
+               "oldest, and a nickname that looks like one already here is refused.")
 st.fragment(board_view, run_every=REFRESH_SECONDS)(presenting)

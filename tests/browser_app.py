@@ -35,13 +35,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_app(**environment):
-    """`streamlit run app.py` on a free port with these environment variables → (url, server process)."""
+def start_app(log=None, **environment):
+    """`streamlit run app.py` on a free port with these environment variables → (url, server process); `log`: a
+    file to keep what the server prints."""
     port = free_port()
+    output = open(log, "wb") if log else subprocess.DEVNULL
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, **environment}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=ROOT, env={**os.environ, **environment}, stdout=output, stderr=subprocess.STDOUT if log else output)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
