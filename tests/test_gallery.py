@@ -108,3 +108,23 @@ def test_a_nickname_that_looks_like_anothers_is_refused(impostor):
     gallery.share(run_with("c", "s1"), "s1", "Alice")  # the owner may use it again for another run
     gallery.share(run_with("d", "s2"), "s2", "Alicia")  # a different name is fine
     assert sorted(entry.nickname for entry in gallery.board(lambda run_id: None)) == ["Alice", "Alice", "Alicia"]
+
+
+def test_random_nicknames_are_taken_or_refused_in_words_and_never_collide_by_look():
+    """Seeded random strings from letters, lookalikes, marks, controls and punctuation: each share is accepted or
+    refused with a ConfigError, and no two entries of different sessions on the board look alike."""
+    import random
+
+    from ganlib.text import lookalike_key
+
+    rng = random.Random(11)
+    alphabet = "AaIl1|0OoеаоіΑΟ éé\u0301\u200b\u202e\x1b\t-'.!?<>*_[]()学"
+    gallery = Gallery(limit=200, per_session=1)
+    for index in range(400):
+        nickname = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        try:
+            gallery.share(run_with(f"r{index}", f"s{index}"), f"s{index}", nickname)
+        except ConfigError:
+            pass
+    keys = [lookalike_key(entry.nickname) for entry in gallery.board(lambda run_id: None)]
+    assert len(keys) == len(set(keys)) > 10

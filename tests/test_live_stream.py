@@ -202,3 +202,25 @@ def test_a_polls_cost_does_not_grow_with_the_run(finished_run):
     got = snapshot(long, after=99_990, grids_seen=2, scores_seen=2)
     assert got["rows"]["step"] == list(range(99_991, 100_001))
     assert reads.items_read < 100  # a binary search and a slice of ten, not a copy of the whole run
+
+
+def test_random_paths_under_the_prefix_are_404_unless_they_name_what_exists(finished_run):
+    import random
+    from urllib.parse import quote
+
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    run, manager = finished_run
+    token = stream_token(run, manager)
+    app = Starlette(routes=[*live_stream.ROUTES, Route("/{rest:path}", lambda request: HTMLResponse("index"))])
+    rng = random.Random(5)
+    pieces = [token, "grid", "real.png", "0.png", "1.png", "2.png", "-1.png", "9" * 50 + ".png", "..", ".", "",
+              "%00", "é", "plotly.min.js", "x" * 300, "0", "png"]
+    for _ in range(300):
+        path = "/api/live/" + "/".join(quote(rng.choice(pieces), safe="%.") for _ in range(rng.randint(0, 4)))
+        status, _, body = asgi_get(app, path)
+        exists = path in (f"/api/live/{token}", f"/api/live/{token}/real.png", f"/api/live/{token}/grid/0.png",
+                          f"/api/live/{token}/grid/1.png", "/api/live/plotly.min.js")
+        assert status in ((200, 429) if exists else (404,)) and body != b"index", path

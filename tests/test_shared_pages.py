@@ -1,4 +1,5 @@
 """One server, a whole class, as the pages show it: what a careless or hostile student can do from a browser."""
+import hashlib
 import io
 import json
 import random
@@ -181,3 +182,29 @@ def test_mutated_cards_on_the_explorer_page_never_raise(monkeypatch):
         assert not app.exception
         answered += bool(app.error) or any("steps" in text for text in shown(app.caption))
     assert answered == 12  # each upload was refused in words or explored
+
+
+def weights_upload(change, card_text=None):
+    """The shipped MLP generator's pair with its weights changed by change(name, tensor) and the card's hash
+    following, or with the card's text replaced."""
+    from safetensors.torch import load_file, save
+
+    tensors = {name: change(name, tensor) for name, tensor in load_file(SHIPPED.with_suffix(".safetensors")).items()}
+    data = save(tensors)
+    card = json.loads(SHIPPED.with_suffix(".json").read_text())
+    card["weights_sha256"] = hashlib.sha256(data).hexdigest()
+    return [("g.safetensors", data, "application/octet-stream"),
+            ("g.json", (card_text or json.dumps(card)).encode(), "application/json")]
+
+
+def test_hostile_uploads_and_a_degenerate_generator_are_answered_in_words_on_the_explorer(monkeypatch):
+    """Each of the first two once showed a Streamlit exception box with the server's paths; the third loads (its
+    weights are finite) and every view must still draw or say why not."""
+    nan = weights_upload(lambda name, t: t.fill_(float("nan")) if name.endswith("weight") else t)
+    nested = weights_upload(lambda name, t: t, card_text='{"a": ' + "[" * 50_000 + "]" * 50_000 + "}")
+    for files, message in ((nan, "holds NaN or infinite values"), (nested, "is nested deeper than 16 levels")):
+        app = upload_to_explorer(monkeypatch, files)
+        assert any(message in text for text in shown(app.error)) and "/" not in "".join(shown(app.error))
+    flat = weights_upload(lambda name, t: t.zero_() if t.is_floating_point() else t)  # draws one grey image
+    app = upload_to_explorer(monkeypatch, flat)
+    assert not app.error and any("no main directions to show" in text for text in shown(app.info))
