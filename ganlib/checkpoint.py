@@ -157,6 +157,8 @@ def resolve_checkpoint_path(path):
     """A run folder, a .safetensors file or its .json card → the .safetensors path; pickles refused."""
     path = Path(path).expanduser()
     refuse_pickle(path.name)
+    if not path.exists() and path.with_name(f"{path.name}.safetensors").is_file():  # checkpoints/mnist-dcgan
+        path = path.with_name(f"{path.name}.safetensors")
     if not path.exists() and not path.with_suffix(".safetensors").exists():
         raise CheckpointError(f"there is no checkpoint at {path}")
     if path.is_dir():

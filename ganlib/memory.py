@@ -14,7 +14,7 @@ from .models import build_models
 
 FLOAT_BYTES = 4  # fp32 weights, optimizer state and activations (bf16 autocast only lowers some of them)
 SAMPLING_CHUNK = 500  # the trainer and the explorer draw samples in chunks of this many
-OUTPUT_BYTES_PER_VALUE = 12  # a drawn image's float32 values, the grid or frames made of them, and the 8-bit picture
+OUTPUT_BYTES_PER_VALUE = 20  # what `sample` and `interpolate` hold per drawn value, measured: 19-20 bytes over the process
 QUALITY_SAMPLES_HELD = 1000  # quality.QUALITY_SAMPLES, which cannot be imported here (quality → datasets → memory)
 
 

@@ -122,3 +122,10 @@ def test_an_upload_needs_exactly_the_weights_and_their_card(tmp_path, keep):
     pair = uploaded_pair(tmp_path)
     with pytest.raises(CheckpointError, match="together with their .json card"):
         stage_upload([pair[i] for i in keep], tmp_path / "staged")
+
+
+def test_a_checkpoint_is_found_by_its_name_without_the_suffix():
+    from ganlib.checkpoint import resolve_checkpoint_path
+
+    shipped = Path(__file__).resolve().parent.parent / "checkpoints" / "mnist-dcgan"
+    assert resolve_checkpoint_path(shipped) == shipped.with_suffix(".safetensors")

@@ -207,9 +207,9 @@ def test_a_hostile_checkpoint_is_refused_in_one_line_by_every_command(export, tm
 def test_counts_past_the_memory_budget_are_refused_before_anything_is_drawn(export, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("GAN_STUDIO_MEMORY_MB", "100")
     code, err = run_cli(capsys, "sample", export, "--n", 10_000_000, "--out", tmp_path / "s.png")
-    assert code == 2 and "--n 10,000,000 would need about 87.6 GB of memory" in err and "ask for at most 11,145" in err
+    assert code == 2 and "--n 10,000,000 would need about 146.0 GB of memory" in err and "ask for at most 6,687" in err
     code, err = run_cli(capsys, "interpolate", export, "--steps", 100_000, "--out", tmp_path / "w.gif")
-    assert code == 2 and "--steps 100,000 would need about 897 MB" in err and "more than the 100 MB" in err
+    assert code == 2 and "--steps 100,000 would need about 1.5 GB" in err and "more than the 100 MB" in err
     assert not (tmp_path / "s.png").exists() and not (tmp_path / "w.gif").exists()
     assert run_cli(capsys, "sample", export, "--n", 1000, "--out", tmp_path / "s.png")[0] == 0
 
