@@ -71,6 +71,26 @@ def quality_chart(scored, height=260):
     return figure
 
 
+def colour_chart(scored, height=260):
+    """The colour meter per epoch: coverage (how varied) and, for emoji, the share read as emoji (how real), each
+    with the real images' own figure as a dotted floor."""
+    floor = scored[-1].score
+    series = [("coverage", "covers (how varied)", floor.real_coverage)]
+    if floor.recognised is not None:
+        series.insert(0, ("recognised", "read as emoji (how real)", floor.real_recognised))
+    figure = go.Figure()
+    for column, label, real in series:
+        figure.add_trace(go.Scatter(x=[e.epoch for e in scored], y=[getattr(e.score, column) for e in scored],
+                                    name=label, mode="lines+markers"))
+        if real is not None:
+            figure.add_hline(y=real, line_dash="dot", annotation_text=f"real: {real:.0%}")
+    figure.update_layout(title="How real, how varied (real images: dotted)", height=height, xaxis_title="epoch",
+                         yaxis_title="share", legend=dict(orientation="h", y=-0.3),
+                         margin=dict(l=10, r=10, t=40, b=10), uirevision="keep")
+    figure.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    return figure
+
+
 def class_histogram_chart(histogram, title, height=260):
     """Share of samples the digit classifier puts in each class, against the even share of a healthy G."""
     figure = go.Figure(go.Bar(x=[str(digit) for digit in range(len(histogram))], y=histogram, name="samples"))

@@ -1,4 +1,5 @@
-"""The command line: `python -m ganlib train|sample|interpolate|score|bench|train-classifier`, a thin front over the library.
+"""The command line: `python -m ganlib train|sample|interpolate|score|code|bench|train-classifier|train-features`, a thin
+front over the library.
 
 Bad input prints one line and exits 2; a run that fails (diverged, no network) prints its reason and exits 1.
 """
@@ -21,6 +22,7 @@ from .datasets import DATASETS, EMOJI_PATH, SAMPLE_PATH, class_names, conditiona
 from .device import DEVICE_CHOICES, resolve_device
 from .distributed import leave_process_group, rank_and_world_size
 from .errors import ConfigError, Diverged, GanStudioError
+from .image_features import FEATURES_PATH, train_image_features
 from .host import run_memory_budget
 from .images import scatter_picture, to_pil_grid
 from .latent import INTERPOLATIONS, latent_path, render, render_gif, sample_z, with_class
@@ -148,6 +150,10 @@ def build_parser():
     classifier.add_argument("--out", type=Path, default=CLASSIFIER_PATH)
     classifier.add_argument("--epochs", type=int, default=12)
     classifier.add_argument("--seed", type=int, default=0)
+    features = commands.add_parser("train-features", help="rebuild the colour meter's feature network")
+    features.add_argument("--out", type=Path, default=FEATURES_PATH)
+    features.add_argument("--epochs", type=int, default=60)
+    features.add_argument("--seed", type=int, default=0)
     return parser
 
 
@@ -157,7 +163,7 @@ def main(argv=None):
     args.command_line = shlex.join(["python", "-m", "ganlib", *map(str, argv)])
     try:
         commands = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "score": cmd_score, "code": cmd_code,
-                    "bench": cmd_bench, "train-classifier": cmd_train_classifier}
+                    "bench": cmd_bench, "train-classifier": cmd_train_classifier, "train-features": cmd_train_features}
         return commands[args.command](args)
     except GanStudioError as error:
         print(f"error: {printable(error)}", file=sys.stderr)
@@ -418,10 +424,12 @@ def cmd_score(args):
     data = load_dataset(train_cfg.dataset, model_cfg.image_size, model_cfg.channels,
                         args.data_dir if args.data_dir is not None else train_cfg.data_dir)
     meter = QualityMeter.for_data(train_cfg.dataset, data.to(device), train_cfg.seed, device)
-    figures = meter.score_generator(generator, model_cfg, seed=args.seed).as_dict()
+    score = meter.score_generator(generator, model_cfg, seed=args.seed)
+    figures = score.as_dict()
     for name, value in figures.items():
         shown = " ".join(f"{share:.2f}" for share in value) if isinstance(value, list) else f"{value:.4g}"
         print(f"{name:16} {shown}")
+    print(score.summary())
     if args.json:
         args.json.write_text(json.dumps({"checkpoint": str(args.path), "samples": QUALITY_SAMPLES, **figures}, indent=2))
     return 0
@@ -439,6 +447,13 @@ def cmd_bench(args):
 def cmd_train_classifier(args):
     card = train_digit_classifier(args.out, epochs=args.epochs, seed=args.seed)
     print(f"held-out accuracy {card['held_out_accuracy']:.1%} after {card['training_seconds']} s; "
+          f"wrote {Path(args.out).with_suffix('.safetensors')}")
+    return 0
+
+
+def cmd_train_features(args):
+    card = train_image_features(args.out, epochs=args.epochs, seed=args.seed)
+    print(f"trained in {card['training_seconds']} s (final loss {card['final_loss']}); "
           f"wrote {Path(args.out).with_suffix('.safetensors')}")
     return 0
 

@@ -185,6 +185,12 @@ def emoji_arrays():
                 torch.from_numpy(npz["labels"]).long(), tuple(npz["categories"].tolist()))
 
 
+def emoji_subcategories():
+    """(the shipped emoji's subcategory indices [N], the subcategory names): what the colour meter learned."""
+    with np.load(EMOJI_PATH) as npz:
+        return torch.from_numpy(npz["subcategory_labels"]).long(), tuple(npz["subcategories"].tolist())
+
+
 def load_emoji(image_size, channels, data_dir=""):
     """The 1,906 Twemoji emoji shipped with the project (colour, on white): offline and instant."""
     images, labels, _ = emoji_arrays()

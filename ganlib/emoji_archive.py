@@ -38,13 +38,19 @@ def composite(path, size=64):
 
 
 def build_emoji_archive(package, out=EMOJI_PATH):
-    """Write images uint8 [N, 64, 64, 3], labels (category index), categories and names; returns N."""
+    """Write images uint8 [N, 64, 64, 3], labels (category index), categories, names, and each emoji's
+    subcategory (index into subcategories: 'face-smiling', 'animal-mammal'…, what the colour meter learned);
+    returns N."""
     entries = emoji_entries(package)
     categories = list(dict.fromkeys(e["category"] for e in entries))
+    subcategories = sorted({e["subcategory"] for e in entries})
     images = np.stack([composite(Path(package) / IMAGE_FOLDER / e["image"]) for e in entries])
     np.savez_compressed(out, images=images,
                         labels=np.array([categories.index(e["category"]) for e in entries], dtype=np.uint8),
-                        categories=np.array(categories), names=np.array([e["short_name"] for e in entries]))
+                        categories=np.array(categories), names=np.array([e["short_name"] for e in entries]),
+                        subcategory_labels=np.array([subcategories.index(e["subcategory"]) for e in entries],
+                                                    dtype=np.uint8),
+                        subcategories=np.array(subcategories))
     return len(images)
 
 

@@ -46,13 +46,14 @@ class Entry:
     dataset: str = ""
 
     def rank_key(self):
-        """Best first: digits by legible share, then other data; ties by Fréchet distance over the real floor;
-        entries not yet scored last."""
+        """Best first: digits by legible share, emoji by the share read as emoji, then other data; ties by
+        Fréchet distance over the real floor; entries not yet scored last."""
         if self.score is None:
             return (2, 0.0, 0.0)
         distance = self.score.frechet / max(self.score.real_frechet or 1.0, 1e-9)
-        if self.score.legible is not None:
-            return (0, -self.score.legible, distance)
+        readable = self.score.legible if self.score.legible is not None else self.score.recognised
+        if readable is not None:
+            return (0, -readable, distance)
         return (1, 0.0, distance)
 
     def refresh(self, run):

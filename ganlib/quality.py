@@ -1,18 +1,20 @@
 """The quality meter: "is it getting better?" as numbers, computed offline from a batch of samples.
 
 Digit data is scored by the shipped digit classifier: which digits come out (class histogram, KL from
-uniform), how clearly (mean confidence), and a Fréchet distance between sample and real features. Other
-data is scored in a fixed random convolutional feature space (no download; it compares runs on the same
-data, not across datasets). Both report diversity: spread of sample features relative to real ones.
+uniform), how clearly (mean confidence), and a Fréchet distance between sample and real features. Other data is
+scored by the colour meter's network, trained on the shipped emoji (ganlib/image_features.py): a Fréchet distance
+and coverage (how much of the real images' variety the samples reach), and for emoji how many samples it
+recognises as some kind of emoji. Each figure comes with its floor: real images the reference has not seen,
+scored the same way. Both report diversity: spread of sample features relative to real ones.
 """
 import math
 from dataclasses import asdict, dataclass
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from .classifier import load_digit_classifier
+from .image_features import load_image_features
 from .latent import render, sample_z
 from .models import asked_classes
 
@@ -20,6 +22,8 @@ QUALITY_SAMPLES = 1000  # per score: every figure in a run, a card and `score` u
 REAL_REFERENCE_IMAGES = 2000
 DIGIT_DATASETS = ("mnist-sample", "mnist")
 COVERED_SHARE = 0.25  # a digit counts as covered when it gets at least a quarter of its fair share
+NEIGHBOURS = 5  # k of the k-nearest-neighbour figures (Naeem et al.'s choice for density and coverage)
+RECOGNISED = 0.9  # a sample the colour meter names a kind of emoji for this surely reads as an emoji
 LEGIBLE = 0.9  # a sample the classifier reads this surely is a legible digit (real MNIST digits: ~95% of them)
 
 
@@ -35,6 +39,10 @@ class QualityScore:
     legible: float = None  # digits only: share of samples the classifier reads with at least LEGIBLE confidence
     as_asked: float = None  # conditional digits only: share of samples read as the digit they were drawn for
     worst_as_asked: float = None  # conditional digits only: that share for the digit drawn least faithfully
+    coverage: float = None  # colour: share of real images with a sample among their nearest neighbours (variety)
+    real_coverage: float = None  # colour: the floor, real images not in the reference
+    recognised: float = None  # emoji: share of samples the colour meter names a kind of emoji for, surely
+    real_recognised: float = None  # emoji: the floor
 
     def as_dict(self):
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -43,7 +51,12 @@ class QualityScore:
         """One line for a progress bar or a status line."""
         frechet = f"Fréchet {self.frechet:.1f}" + (f" (real: {self.real_frechet:.1f})" if self.real_frechet else "")
         if self.class_histogram is None:
-            return f"{frechet} · diversity {self.diversity:.2f}"
+            if self.coverage is None:  # cards of older meters
+                return f"{frechet} · diversity {self.diversity:.2f}"
+            recognised = "" if self.recognised is None else \
+                f"{self.recognised:.0%} read as emoji{beside_floor(self.real_recognised)} · "
+            return (f"how real: {recognised}{frechet} · how varied: covers "
+                    f"{self.coverage:.0%}{beside_floor(self.real_coverage)}")
         legible = f"legible {self.legible:.0%} · " if self.legible is not None else ""  # older cards lack it
         if self.as_asked is not None:
             legible += f"as asked {self.as_asked:.0%} (worst digit {self.worst_as_asked:.0%}) · "
@@ -51,22 +64,9 @@ class QualityScore:
                 f"{self.confidence:.2f} · {frechet}")
 
 
-class RandomFeatures(nn.Module):
-    """A fixed, randomly initialised conv net: a feature space for any image size that needs no download."""
-
-    def __init__(self, seed=0):
-        super().__init__()
-        generator = torch.Generator().manual_seed(seed)
-        self.net = nn.Sequential(
-            nn.Conv2d(3, 32, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(32, 64, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(64, 128, 4, 2, 1), nn.LeakyReLU(0.2), nn.AdaptiveAvgPool2d(2), nn.Flatten())
-        for layer in self.net:
-            if isinstance(layer, nn.Conv2d):
-                nn.init.normal_(layer.weight, 0.0, math.sqrt(2.0 / layer.weight[0].numel()), generator=generator)
-                nn.init.zeros_(layer.bias)
-
-    def features(self, x):  # [B, C, H, W] in [-1, 1] → [B, 512]
-        return self.net(x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x)
+def beside_floor(share):
+    """' (real: 84%)', or nothing where the meter had no real images to spare."""
+    return "" if share is None else f" (real: {share:.0%})"
 
 
 def gaussian_stats(features):
@@ -92,6 +92,28 @@ def mean_pairwise_distance(features, limit=500):
     return (distances.sum() / (n * (n - 1))).item()
 
 
+def manifold_figures(real, fake, k=NEIGHBOURS):
+    """Precision, recall (Kynkäänniemi et al. 2019), density and coverage (Naeem et al. 2020) of fake features
+    against real ones [N, D], from k-nearest-neighbour balls: each real point's ball reaches its k-th nearest real
+    neighbour (recall uses the fakes' own balls). Precision: fakes inside some real ball; recall: reals inside some
+    fake ball; density: real balls a fake lies in, ÷ k, averaged; coverage: real balls that hold at least one fake."""
+    real, fake = real.double(), fake.double()
+    real_radius = kth_neighbour_distance(real, k)
+    fake_radius = kth_neighbour_distance(fake, k)
+    distances = torch.cdist(real, fake)  # [N real, M fake]
+    inside_real = distances <= real_radius[:, None]
+    return {"precision": inside_real.any(0).double().mean().item(),
+            "recall": (distances <= fake_radius[None, :]).any(1).double().mean().item(),
+            "density": (inside_real.double().sum(0) / k).mean().item(),
+            "coverage": inside_real.any(1).double().mean().item()}
+
+
+def kth_neighbour_distance(features, k):
+    """Each point's distance to its k-th nearest other point."""
+    distances = torch.cdist(features, features)
+    return distances.kthvalue(k + 1, dim=1).values  # the first is the point itself, at 0
+
+
 def kl_from_uniform(histogram):
     k = len(histogram)
     return float(sum(p * math.log(p * k) for p in histogram if p > 0))
@@ -104,16 +126,21 @@ class QualityMeter:
         """real_images: float [N, C, H, W] in [-1, 1], a few thousand of the training images; yardstick_images:
         other real images whose score says how close "as good as real" is."""
         self.digits, self.device = dataset_name in DIGIT_DATASETS, device
+        self.emoji = dataset_name == "emoji"  # the colour meter's network names kinds of emoji, nothing else
         with torch.random.fork_rng(devices=[]):  # building layers draws from the global RNG a run replays
-            network = load_digit_classifier(device=device) if self.digits else RandomFeatures().to(device)
+            network = load_digit_classifier(device=device) if self.digits else load_image_features(device=device)
         # NHWC: twice as fast on the CPU (max pooling above all), so a score costs little time per epoch
         self.network = network.to(memory_format=torch.channels_last).eval().requires_grad_(False)
-        real_features = self._features_and_probabilities(real_images)[0]
-        self.real_stats = gaussian_stats(real_features)
-        self.real_spread = mean_pairwise_distance(real_features)
-        self.real_frechet = None
+        self.real_features = self._features_and_probabilities(real_images)[0]
+        self.real_stats = gaussian_stats(self.real_features)
+        self.real_spread = mean_pairwise_distance(self.real_features)
+        self.floor = None
         if yardstick_images is not None:
-            self.real_frechet = self.score(yardstick_images).frechet
+            self.floor = self.score(yardstick_images)
+
+    @property
+    def real_frechet(self):
+        return self.floor.frechet if self.floor else None
 
     @classmethod
     def for_data(cls, dataset_name, data, seed=0, device="cpu"):
@@ -138,7 +165,7 @@ class QualityMeter:
                 if chunk.shape[-1] != 28:
                     chunk = F.interpolate(chunk, size=(28, 28), mode="bilinear", antialias=True)
             feature = self.network.features(chunk.contiguous(memory_format=torch.channels_last))
-            if self.digits:
+            if self.digits or self.emoji:
                 probabilities.append(self.network.head(feature).softmax(1))
             features.append(feature)
         return torch.cat(features), torch.cat(probabilities) if probabilities else None
@@ -156,6 +183,13 @@ class QualityMeter:
         score = QualityScore(frechet=frechet_distance(gaussian_stats(features), self.real_stats),
                              diversity=mean_pairwise_distance(features) / max(self.real_spread, 1e-12),
                              real_frechet=self.real_frechet)
+        if not self.digits:
+            score.coverage = manifold_figures(self.real_features, features)["coverage"]
+            score.real_coverage = self.floor.coverage if self.floor else None
+            if self.emoji:
+                score.recognised = (probabilities.max(1).values >= RECOGNISED).float().mean().item()
+                score.real_recognised = self.floor.recognised if self.floor else None
+            return score
         if probabilities is not None:
             counts = torch.bincount(probabilities.argmax(1), minlength=10).float()
             histogram = (counts / counts.sum()).tolist()

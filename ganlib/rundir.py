@@ -8,7 +8,8 @@ from .checkpoint import CHECKPOINT_NAME, atomic_write
 METRIC_NAMES = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_g", "grad_norm_d")
 CSV_COLUMNS = ("step", "epoch", *METRIC_NAMES, "seconds")
 QUALITY_COLUMNS = ("epoch", "step", "frechet", "real_frechet", "diversity", "legible", "as_asked", "worst_as_asked",
-                   "kl_uniform", "confidence", "classes_covered", *(f"share_{digit}" for digit in range(10)))
+                   "kl_uniform", "confidence", "classes_covered", *(f"share_{digit}" for digit in range(10)),
+                   "recognised", "real_recognised", "coverage", "real_coverage")
 
 
 class RunDirectory:

@@ -8,7 +8,8 @@ COLUMNS = {False: 5, True: 3}  # presenter mode: fewer, larger entries for the b
 EMPTY = ("Nothing shared yet. On the Train page, a run's `Share to the class gallery` button puts it here, under a "
          "nickname; only the grid, the status and the quality meter's figures are shown.")
 RANKING = ("Ranked by the quality meter: digits by the share of samples the classifier reads with confidence "
-           "(legible), other images by the Fréchet distance over real images' own. Refreshes every 2 s.")
+           "(legible), emoji by the share the colour meter reads as emoji, other images by the Fréchet distance "
+           "over real images' own. Refreshes every 2 s.")
 
 
 def score_line(score):
@@ -17,6 +18,8 @@ def score_line(score):
     if score.legible is not None:
         asked = f" · as asked {score.as_asked:.0%}" if score.as_asked is not None else ""
         return f"legible {score.legible:.0%}{asked} · Fréchet {score.frechet:.1f}"
+    if score.recognised is not None:
+        return f"read as emoji {score.recognised:.0%} · covers {score.coverage:.0%} · Fréchet {score.frechet:.0f}"
     real = f" (real {score.real_frechet:.2f})" if score.real_frechet else ""
     return f"Fréchet {score.frechet:.2f}{real}"
 

@@ -105,7 +105,9 @@ def snapshot(run, after=-1, grids_seen=0, scores_seen=0, queue_position=0):
         answer["charts"] = line_charts
     if len(scored) > scores_seen:
         answer["frechet"] = figure_json(charts.quality_chart(scored))
-        if scored[-1].score.class_histogram is None:
+        if scored[-1].score.coverage is not None:  # colour: how real and how varied, each beside its floor
+            answer["diversity"] = figure_json(charts.colour_chart(scored))
+        elif scored[-1].score.class_histogram is None:
             per_epoch = [{"epoch": e.epoch, "diversity": e.score.diversity} for e in scored]
             answer["diversity"] = figure_json(charts.line_chart(
                 per_epoch, [("diversity", "samples ÷ real")], "Diversity (1 = as varied as the real images)",

@@ -2,9 +2,11 @@ import math
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 from ganlib.classifier import held_out_accuracy, held_out_split, load_digit_classifier, train_digit_classifier
 from ganlib.datasets import TensorImages, load_dataset, to_unit_range
+from ganlib.image_features import load_image_features, train_image_features
 from ganlib.quality import QualityMeter, frechet_distance, gaussian_stats, kl_from_uniform
 
 
@@ -70,22 +72,55 @@ def test_noise_scores_far_worse_than_digits(digit_meter, digits):
     assert digit_meter.score(noise).frechet > 100 * digit_meter.score(mixed_digits(digits)).frechet
 
 
-def test_other_data_is_scored_in_random_features_with_diversity(digits):
+def test_other_data_is_scored_in_the_colour_meters_features_with_diversity_and_coverage(digits):
     colour = TensorImages(digits.images[::8].expand(-1, 3, -1, -1).contiguous())
     meter = QualityMeter.for_data("folder", colour)
     real, copies = to_unit_range(colour.images[:300]), to_unit_range(colour.images[:1].expand(300, -1, -1, -1))
     assert meter.score(real).class_histogram is None and 0.8 < meter.score(real).diversity < 1.2
+    assert meter.score(real).recognised is None  # only emoji are named by kind
     assert meter.score(copies).diversity == pytest.approx(0, abs=1e-6)  # one image 300 times: collapsed
     assert meter.score(copies).frechet > meter.score(real).frechet
+    assert meter.score(copies).coverage < 0.05 < 0.5 < meter.score(real).coverage
 
 
-def test_a_small_colour_dataset_gets_a_yardstick_of_real_images_the_reference_has_not_seen():
+@pytest.fixture(scope="module")
+def emoji_meter():
+    """(meter, 953 real emoji it has not seen): the shipped emoji split in two halves, as every emoji run's."""
     emoji = load_dataset("emoji", 32, 3)
     meter = QualityMeter.for_data("emoji", emoji)
-    assert meter.digits is False and meter.real_frechet > 0  # the floor: real emoji against other real emoji
-    real = to_unit_range(emoji.images[:1000])
-    flat = real.mean(dim=(2, 3), keepdim=True).expand_as(real)  # each emoji's average colour, no shape
-    assert meter.score(flat).frechet > 3 * meter.real_frechet
+    order = torch.randperm(len(emoji), generator=torch.Generator().manual_seed(0))
+    return meter, to_unit_range(emoji.images[order[len(emoji) // 2:]])
+
+
+def test_real_emoji_score_at_the_floor_and_blurred_emoji_and_blobs_far_from_it(emoji_meter):
+    """The figures the pages show, each checked against fakes: blobs once scored as well as real emoji."""
+    meter, unseen = emoji_meter
+    floor = meter.floor
+    assert floor.recognised > 0.7 and floor.coverage > 0.9 and floor.frechet > 0
+    blurred = F.interpolate(F.interpolate(unseen, scale_factor=0.25, mode="bilinear", antialias=True),
+                            size=(32, 32), mode="bilinear")
+    blobs = unseen.mean(dim=(2, 3), keepdim=True).expand_as(unseen)  # each emoji's average colour, no shape
+    for fake, what in ((blurred, "blurred"), (blobs, "blobs")):
+        score = meter.score(fake)
+        assert score.frechet > 5 * floor.frechet, what
+        assert score.recognised < 0.6 * floor.recognised, what
+    assert meter.score(blobs).coverage < 0.2
+    assert "read as emoji (real: " in meter.score(blobs).summary() and "how varied: covers" in floor.summary()
+
+
+def test_a_generator_that_repeats_ten_emoji_scores_low_on_variety(emoji_meter):
+    meter, unseen = emoji_meter
+    ten = unseen[:10].repeat(100, 1, 1, 1)
+    score = meter.score(ten)
+    assert score.coverage < 0.1 * meter.floor.coverage  # diversity, a mean distance, cannot tell: ten differ
+
+
+def test_the_colour_meters_network_rebuilds_from_one_call(tmp_path):
+    card = train_image_features(tmp_path / "features", epochs=1, log=lambda line: None)
+    rebuilt = load_image_features(tmp_path / "features.safetensors")
+    assert len(card["kinds"]) == 98 and "face-smiling" in card["kinds"]
+    assert rebuilt.features(torch.zeros(2, 3, 64, 64)).shape == (2, 128)
+    assert rebuilt.head(rebuilt.features(torch.zeros(2, 1, 28, 28))).shape == (2, 98)
 
 
 def test_the_classifier_rebuilds_from_one_call(tmp_path, digits):
