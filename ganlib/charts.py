@@ -75,15 +75,15 @@ def colour_chart(scored, height=260):
     """The colour meter per epoch: coverage (how varied) and, for emoji, the share read as emoji (how real), each
     with the real images' own figure as a dotted floor."""
     floor = scored[-1].score
-    series = [("coverage", "covers (how varied)", floor.real_coverage)]
+    series = [("coverage", "covers (how varied)", floor.real_coverage, "top left")]
     if floor.recognised is not None:
-        series.insert(0, ("recognised", "read as emoji (how real)", floor.real_recognised))
+        series.insert(0, ("recognised", "read as emoji (how real)", floor.real_recognised, "bottom right"))
     figure = go.Figure()
-    for column, label, real in series:
+    for column, label, real, where in series:
         figure.add_trace(go.Scatter(x=[e.epoch for e in scored], y=[getattr(e.score, column) for e in scored],
                                     name=label, mode="lines+markers"))
         if real is not None:
-            figure.add_hline(y=real, line_dash="dot", annotation_text=f"real: {real:.0%}")
+            figure.add_hline(y=real, line_dash="dot", annotation_text=f"real: {real:.0%}", annotation_position=where)
     figure.update_layout(title="How real, how varied (real images: dotted)", height=height, xaxis_title="epoch",
                          yaxis_title="share", legend=dict(orientation="h", y=-0.3),
                          margin=dict(l=10, r=10, t=40, b=10), uirevision="keep")

@@ -47,8 +47,9 @@ REFRESH_HELP = ("How often the charts and grids redraw while a run trains. Drawi
                 "on the machine that trains (a laptop), a slower refresh leaves more of it to training.")
 QUALITY = ("The quality meter scores 1,000 samples every epoch. For digits, a classifier trained on the "
            "MNIST sample says which digits G draws: even bars mean every digit is drawn; one tall bar is mode "
-           "collapse. The Fréchet distance compares sample features with real ones; the dotted line is where "
-           "real images land.")
+           "collapse. In colour, a network trained on the shipped emoji reads the samples: how many it reads as "
+           "emoji (how real, emoji only) and how much of the real images' variety they cover (how varied). The "
+           "Fréchet distance compares sample features with real ones; dotted lines are where real images land.")
 LINK_HELP = ("A link that opens this page with these settings: put it on the projector and the whole room runs the "
              "same experiment.")
 HEALTHY = ("Healthy: D(x) stays above D(G(z)) but neither pins to 1 or 0 — the two networks keep each other "

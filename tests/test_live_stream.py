@@ -224,3 +224,24 @@ def test_random_paths_under_the_prefix_are_404_unless_they_name_what_exists(fini
         exists = path in (f"/api/live/{token}", f"/api/live/{token}/real.png", f"/api/live/{token}/grid/0.png",
                           f"/api/live/{token}/grid/1.png", "/api/live/plotly.min.js")
         assert status in ((200, 429) if exists else (404,)) and body != b"index", path
+
+
+def test_a_colour_run_streams_how_real_and_how_varied_beside_their_floors():
+    from pathlib import Path
+
+    from ganlib.quality import QualityScore
+    from ganlib.runs import Run
+    from ganlib.trainer import QualityScored
+
+    run = Run("colour", "s", TINY, TrainConfig(dataset="emoji"), Path("/nonexistent"), status="running")
+    for epoch, (recognised, coverage) in enumerate(((0.05, 0.3), (0.2, 0.6)), start=1):
+        run.on_event(QualityScored(epoch, 10 * epoch, QualityScore(
+            900.0, 0.9, real_frechet=150.0, coverage=coverage, real_coverage=0.95, recognised=recognised,
+            real_recognised=0.84)))
+    got = snapshot(run, scores_seen=0)
+    chart = got["diversity"]
+    assert [trace["name"] for trace in chart["data"]] == ["read as emoji (how real)", "covers (how varied)"]
+    assert chart["data"][0]["y"] == [0.05, 0.2] and chart["data"][1]["y"] == [0.3, 0.6]
+    assert sorted(shape["y0"] for shape in chart["layout"]["shapes"]) == [0.84, 0.95]
+    assert got["scores"][1]["summary"].endswith(
+        "how real: 20% read as emoji (real: 84%) · Fréchet 900.0 (real: 150.0) · how varied: covers 60% (real: 95%)")
