@@ -3,18 +3,15 @@
 It ships in ganlib/data/ (safetensors + JSON card) so scoring works offline; `python -m ganlib
 train-classifier` rebuilds it. Its 64-wide penultimate layer is the feature space of the Fréchet distance.
 """
-import json
 import time
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn import functional as F
 
 from .datasets import load_dataset
-from .errors import CheckpointError
+from .frozen import load_network, save_network
 
 CLASSIFIER_PATH = Path(__file__).parent / "data" / "mnist_classifier.safetensors"
 FEATURE_DIM = 64
@@ -81,11 +78,7 @@ def train_digit_classifier(out=CLASSIFIER_PATH, *, epochs=12, seed=0, log=print)
             "held_out_accuracy": round(accuracy, 4), "epochs": epochs, "seed": seed,
             "training_seconds": round(time.perf_counter() - started, 1),
             "command": "python -m ganlib train-classifier"}
-    out = Path(out).with_suffix(".safetensors")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out))
-    out.with_suffix(".json").write_text(json.dumps(card, indent=2))
-    return card
+    return save_network(model, card, out)
 
 
 @torch.no_grad()
@@ -96,11 +89,5 @@ def held_out_accuracy(model, images, labels):
 
 def load_digit_classifier(path=CLASSIFIER_PATH, device="cpu"):
     """The shipped classifier in eval mode, its weights frozen."""
-    try:
-        state = load_file(str(path))
-    except (OSError, SafetensorError) as error:
-        raise CheckpointError(f"the digit classifier at {path} could not be read ({error}); "
-                              "rebuild it with: python -m ganlib train-classifier") from error
-    model = DigitClassifier()
-    model.load_state_dict(state)
-    return model.to(device).eval().requires_grad_(False)
+    return load_network(lambda state: DigitClassifier(), path, "the digit classifier",
+                        "python -m ganlib train-classifier", device)

@@ -7,17 +7,14 @@ so blurred images stay far from sharp ones. Its 128 features are the space of th
 nearest-neighbour figures; how surely it names a kind says whether a sample reads as an emoji at all. It ships in
 ganlib/data/ (safetensors + JSON card); `python -m ganlib train-features` rebuilds it.
 """
-import json
 import time
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn import functional as F
 
-from .errors import CheckpointError
+from .frozen import load_network, save_network
 
 FEATURES_PATH = Path(__file__).parent / "data" / "emoji_features.safetensors"
 FEATURE_DIM = 128
@@ -86,20 +83,10 @@ def train_image_features(out=FEATURES_PATH, *, epochs=60, seed=0, log=print):
     card = {"trained_on": "emoji", "images": len(images), "kinds": list(kinds), "epochs": epochs, "seed": seed,
             "training_seconds": round(time.perf_counter() - started, 1), "final_loss": round(loss.item(), 4),
             "command": "python -m ganlib train-features"}
-    out = Path(out).with_suffix(".safetensors")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out))
-    out.with_suffix(".json").write_text(json.dumps(card, indent=2))
-    return card
+    return save_network(model, card, out)
 
 
 def load_image_features(path=FEATURES_PATH, device="cpu"):
-    """The shipped feature network in eval mode, its weights frozen."""
-    try:
-        state = load_file(str(path))
-    except (OSError, SafetensorError) as error:
-        raise CheckpointError(f"the colour meter's network at {path} could not be read ({error}); "
-                              "rebuild it with: python -m ganlib train-features") from error
-    model = ImageFeatures(len(state["classifier.bias"]))
-    model.load_state_dict(state)
-    return model.to(device).eval().requires_grad_(False)
+    """The shipped colour network in eval mode, its weights frozen."""
+    return load_network(lambda state: ImageFeatures(len(state["classifier.bias"])), path, "the colour meter's network",
+                        "python -m ganlib train-features", device)

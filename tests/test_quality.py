@@ -130,3 +130,14 @@ def test_the_classifier_rebuilds_from_one_call(tmp_path, digits):
     rebuilt = load_digit_classifier(tmp_path / "digits.safetensors")
     assert held_out_accuracy(rebuilt, unit_images(digits, held_out), digits.labels[held_out]) == pytest.approx(
         card["held_out_accuracy"], abs=1e-4)
+
+
+def test_a_missing_or_foreign_meter_network_names_the_command_that_rebuilds_it(tmp_path):
+    from ganlib.errors import CheckpointError
+
+    (tmp_path / "foreign.safetensors").write_bytes(b"not a safetensors file")
+    for path in (tmp_path / "missing.safetensors", tmp_path / "foreign.safetensors"):
+        with pytest.raises(CheckpointError, match="rebuild it with: python -m ganlib train-features"):
+            load_image_features(path)
+    with pytest.raises(CheckpointError, match="rebuild it with: python -m ganlib train-classifier"):
+        load_digit_classifier(tmp_path / "missing.safetensors")
