@@ -1,12 +1,12 @@
-"""Differentiable augmentation for D (DiffAugment, Zhao et al. 2020): the same random translation and cutout,
-applied to real and generated images alike before D sees them, so a small dataset (5,000 digits) does not let
+"""Differentiable augmentation for D (DiffAugment, Zhao et al. 2020): the same random colour change, translation and
+cutout, applied to real and generated images alike before D sees them, so a small dataset (5,000 digits) does not let
 D memorise its real images. Every op is differentiable in the images, so G still learns through it.
 
 Pure tensor code: `generator` draws the offsets, on the images' device (a replayed CUDA graph reuses it).
 """
 import torch
 
-POLICIES = ("translation", "cutout")
+POLICIES = ("color", "translation", "cutout")
 
 
 def check_policy(policy):
@@ -17,11 +17,26 @@ def check_policy(policy):
 def diff_augment(images, policy, generator=None):
     """images [B, C, H, W] → the same shape, each image shifted and/or cut out at random per `policy`."""
     for name in policy.split(","):
-        if name == "translation":
+        if name == "color":
+            images = color(images, generator)
+        elif name == "translation":
             images = translate(images, generator)
         elif name == "cutout":
             images = cutout(images, generator)
     return images
+
+
+def color(images, generator):
+    """DiffAugment's colour op on [-1, 1] images: per image, brightness shifted by up to ±0.5, saturation scaled
+    by 0 to 2 and contrast by 0.5 to 1.5 (the paper's ranges on [0, 1] images, doubled for [-1, 1])."""
+    batch = images.shape[0]
+    draw = lambda low, high: low + (high - low) * torch.rand(batch, 1, 1, 1, device=images.device,
+                                                            generator=generator, dtype=images.dtype)
+    images = images + draw(-1.0, 1.0)
+    grey = images.mean(1, keepdim=True)
+    images = grey + (images - grey) * draw(0.0, 2.0)
+    mean = images.mean((1, 2, 3), keepdim=True)
+    return mean + (images - mean) * draw(0.5, 1.5)
 
 
 def translate(images, generator, ratio=0.125):

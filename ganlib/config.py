@@ -8,14 +8,14 @@ from .errors import ConfigError
 
 IMAGE_SIZES = (28, 32, 64, 128)
 PRECISIONS = ("auto", "fp32", "bf16")
-IMAGE_FAMILIES = ("mlp", "dcgan")
+IMAGE_FAMILIES = ("mlp", "dcgan", "fastgan")
 NOISES = ("gaussian", "uniform")
 OPTIMIZERS = ("adam", "sgd")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    family: str = "dcgan"  # "mlp" or "dcgan"
+    family: str = "dcgan"  # "mlp", "dcgan" or "fastgan"
     image_size: int = 28
     channels: int = 1
     latent_dim: int = 100
@@ -179,6 +179,10 @@ PRESETS = {
     "mlp": (ModelConfig(family="mlp", g_width=256, d_width=256, d_batchnorm=False),
             TrainConfig(epochs=50, batch_size=64, lr_g=2e-4, lr_d=2e-4, beta1=0.5, ema_decay=0.0, r1_gamma=10.0)),
     "dcgan": (ModelConfig(latent_codes=10), TrainConfig(epochs=0, max_seconds=60.0)),
+    # The few-shot GAN for colour (ganlib/models/fastgan.py): FastGAN's hinge loss, DiffAugment and Adam settings
+    "fastgan": (ModelConfig(family="fastgan", image_size=32, channels=3, g_width=16, d_width=16),
+                TrainConfig(epochs=0, max_seconds=300.0, loss="hinge", augment="color,translation,cutout", lr_g=2e-4,
+                            lr_d=2e-4, batch_size=32)),
     "mlp2d": (PointModelConfig(), PointTrainConfig()),
 }
 # The recommended DCGAN on labelled digits when it is not told the labels (their recipe is class-conditional,

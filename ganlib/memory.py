@@ -1,13 +1,12 @@
 """A run's memory, estimated from its configs before anything is allocated, and checked against the host's budget.
 
 The networks are built on PyTorch's meta device (shapes, no storage), so even a 100 GB setting costs nothing to
-estimate; activations follow from walking each network's layers with their output shapes.
+estimate; activations follow from running each network on meta tensors and counting what each layer outputs.
 """
 import math
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from .errors import ConfigError
 from .models import build_models
@@ -60,33 +59,27 @@ def parameter_count(module):
     return sum(p.numel() for p in module.parameters())
 
 
-def activation_counts(network, input_shape):
-    """Numbers each layer of `network` outputs for an input of `input_shape`, in forward order (the models are
-    sequences of these layer kinds, so output shapes follow from each layer's own settings)."""
-    shape, counts = list(input_shape), []
-    network = getattr(network, "net", network)  # the main path (a DCGAN D's small code head is left out)
-    for layer in (m for m in network.modules() if not list(m.children())):
-        if isinstance(layer, nn.Linear):
-            shape = [shape[0], layer.out_features]
-        elif isinstance(layer, nn.Flatten):
-            shape = [shape[0], math.prod(shape[1:])]
-        elif isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
-            size = shape[2]
-            (k,), (s,), (p,) = layer.kernel_size[:1], layer.stride[:1], layer.padding[:1]
-            size = (size - 1) * s - 2 * p + k if isinstance(layer, nn.ConvTranspose2d) else (size + 2 * p - k) // s + 1
-            shape = [shape[0], layer.out_channels, size, size]
-        counts.append(math.prod(shape))
+def activation_counts(network, *inputs, **options):
+    """Numbers each layer of `network` outputs, in the order they run, when it runs on `inputs` (meta tensors:
+    shapes only, no storage, no arithmetic), so any family's layout is followed as it really computes."""
+    counts = []
+    record = lambda module, given, output: counts.append(output.numel()) if torch.is_tensor(output) else None
+    hooks = [module.register_forward_hook(record) for module in network.modules() if not list(module.children())]
+    try:
+        network(*inputs, **options)
+    finally:
+        for hook in hooks:
+            hook.remove()
     return counts
 
 
-def generator_input_shape(generator, batch, latent_dim):
-    first = next(m for m in generator.modules() if not list(m.children()))
-    return (batch, latent_dim, 1, 1) if isinstance(first, nn.ConvTranspose2d) else (batch, latent_dim)
+def latents(batch, model_cfg):
+    return torch.empty(batch, model_cfg.latent_dim, device="meta")
 
 
 def sampling_bytes(generator, model_cfg, n=SAMPLING_CHUNK):
     """Drawing n samples without gradients: the two largest neighbouring layers are alive at once."""
-    counts = activation_counts(generator, generator_input_shape(generator, n, model_cfg.latent_dim))
+    counts = activation_counts(generator, latents(n, model_cfg))
     return max(a + b for a, b in zip(counts, counts[1:])) * FLOAT_BYTES
 
 
@@ -97,8 +90,9 @@ def estimate_run(model_cfg, train_cfg, dataset_images=0):
     averaged = g if train_cfg.ema_decay else 0
     weights = (4 * (g + d) + averaged) * FLOAT_BYTES  # weight, gradient and Adam's two moments each
     batch, image = train_cfg.batch_size, (model_cfg.channels, model_cfg.image_size, model_cfg.image_size)
-    g_step = sum(activation_counts(generator, generator_input_shape(generator, batch, model_cfg.latent_dim)))
-    d_pass = sum(activation_counts(discriminator, (batch, *image)))
+    g_step = sum(activation_counts(generator, latents(batch, model_cfg)))
+    rebuilds = {"reconstruct": True} if model_cfg.family == "fastgan" else {}  # D's decoders run on real images
+    d_pass = sum(activation_counts(discriminator, torch.empty(batch, *image, device="meta"), **rebuilds))
     double_backward = 2 if train_cfg.r1_gamma or train_cfg.loss == "wgan-gp" else 1
     step = 2 * (g_step + 3 * d_pass * double_backward) * FLOAT_BYTES  # saved for backward, and their gradients
     held = QUALITY_SAMPLES_HELD * math.prod(image) * FLOAT_BYTES

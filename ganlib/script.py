@@ -24,7 +24,7 @@ def features(model_cfg, train_cfg):
         "plain_d": model_cfg.family == "dcgan" and not (conditional or codes),
         "plain_judge": not (conditional or codes), "dropout": model_cfg.family == "dcgan" and model_cfg.d_dropout > 0,
         "d_batchnorm": model_cfg.d_batchnorm, "r1": train_cfg.r1_gamma > 0, "gp": train_cfg.loss == "wgan-gp",
-        "augment": bool(policy), "translation": "translation" in policy, "cutout": "cutout" in policy,
+        "augment": bool(policy), "color": "color" in policy, "translation": "translation" in policy, "cutout": "cutout" in policy,
         "ema": train_cfg.ema_decay > 0, "lr_decay": train_cfg.lr_decay,
         f"loss_{'wgan' if train_cfg.loss == 'wgan-gp' else train_cfg.loss}": True}.items() if wanted}
 
@@ -48,7 +48,7 @@ def keep_wanted(lines, wanted):
 def standalone_script(model_cfg, train_cfg, source):
     """The script's text: a PyTorch file that trains this setup with no GAN Studio import."""
     if model_cfg.family not in ("mlp", "dcgan"):
-        raise ConfigError("only image GANs (mlp, dcgan) can be written out as a script")
+        raise ConfigError(f"only the MLP GAN and the DCGAN can be written out as a script yet, not {model_cfg.family}")
     values = {**vars(model_cfg), **vars(train_cfg),
               "steps": train_cfg.max_steps or DEFAULT_STEPS, "SOURCE": source,
               "TITLE": f"{model_cfg.family.upper()} on {train_cfg.dataset}, {model_cfg.image_size}×{model_cfg.image_size}"

@@ -35,8 +35,13 @@ NO_LABELS = ("The recommended DCGAN without the labels: G is never told which di
              "more of them broken or half one digit, half another: where one digit's region of the latent space "
              "meets the next. Run the recommended DCGAN next to it: told the labels, G is handed those regions, "
              "and you can ask it for a 7.")
+FEW_SHOT = ("The few-shot GAN after FastGAN (2021) on the shipped emoji for five minutes: its generator passes each "
+            "small map's gist straight to the large ones (skip-layer excitation), its discriminator must also "
+            "rebuild the real images it sees, and both play the hinge loss on colour-shifted, moved and cut views. "
+            "Slower per step than the DCGAN on a CPU; built for a few hundred to a few thousand images.")
 PRESETS = {"DCGAN (recommended)": ("dcgan", {}, ""),
            "DCGAN in colour (emoji)": ("dcgan", {"dataset": "emoji", "max_seconds": 300.0}, COLOUR),
+           "Few-shot GAN in colour (emoji)": ("fastgan", {"dataset": "emoji"}, FEW_SHOT),
            "Original MLP GAN (notebook)": ("mlp", {}, MLP),
            "Lesson: No labels (unconditional)": ("dcgan", WITHOUT_LABELS, NO_LABELS),
            **{f"Lesson: {lesson.title}": (lesson.image_preset, lesson.image_overrides, lesson.explanation)
@@ -56,7 +61,7 @@ HEALTHY = ("Healthy: D(x) stays above D(G(z)) but neither pins to 1 or 0 — the
            "busy. D(x) → 1 with D(G(z)) → 0 means D has won and G has stopped learning.")
 
 
-AUGMENTS = ("", "translation", "cutout", "translation,cutout")
+AUGMENTS = ("", "translation", "cutout", "translation,cutout", "color,translation,cutout")
 DATA_SETTINGS = {"dataset", "data_dir", "image_size", "channels"}  # kept on a preset change, unless it brings data
 # Each number widget's range: also the values a shared link may set.
 RANGES = {"latent_dim": (1, 4096), "batch_size": (1, 4096), "g_width": (1, 1024), "d_width": (1, 1024),
@@ -109,7 +114,7 @@ def apply_conditional():
 
 def link_settings(limits):
     """What a shared link may set, each with the values its widget accepts (studio/links.py)."""
-    choices = {"preset": tuple(PRESETS), "dataset": tuple(limits.datasets), "family": ("dcgan", "mlp"),
+    choices = {"preset": tuple(PRESETS), "dataset": tuple(limits.datasets), "family": ("dcgan", "fastgan", "mlp"),
                "image_size": IMAGE_SIZES, "channels": (1, 3), "loss": tuple(LOSSES), "precision": PRECISIONS,
                "augment": AUGMENTS, "device": tuple(available_devices())}
     return [*(Setting(f"train_{name}", type(options[0]), options) for name, options in choices.items()),
@@ -154,7 +159,9 @@ def settings(limits):
     dataset = side.selectbox("Dataset", list(limits.datasets), key="train_dataset", on_change=apply_dataset,
                              format_func=lambda name: DATASETS[name].title)
     data_dir, problem = dataset_source(side) if dataset == "folder" else ("", None)
-    side.selectbox("Model", ["dcgan", "mlp"], key="train_family")
+    side.selectbox("Model", ["dcgan", "fastgan", "mlp"], key="train_family",
+                   help="dcgan: the DCGAN of 2015; fastgan: the few-shot GAN (2021) for small colour sets; mlp: the "
+                        "notebooks' fully connected GAN")
     side.checkbox("Conditional: ask for a class", key="train_conditional", on_change=apply_conditional,
                   help="G is told which class to draw and D which class each image should be (needs labelled data: "
                        "digits, emoji categories, a folder with one subfolder per class). On by default for digits: "
@@ -322,6 +329,20 @@ def run_view():
     st.session_state.train_was_active = run.active
 
 
+def code_view(configs):
+    """The settings as one standalone PyTorch script, or why this family cannot be written out yet."""
+    try:
+        script = standalone_script(*configs, source="the Train page's settings")
+    except GanStudioError as error:
+        st.info(plain(error))
+        return
+    st.caption("One standalone PyTorch file that trains these settings: the same networks, loss, optimizers and "
+               "regularizers, with no GAN Studio import. Run it as `python train_gan.py --data DATA --max-steps N "
+               "--out DIR`.")
+    st.download_button("Download train_gan.py", script, "train_gan.py", "text/x-python", key="train_code_download")
+    st.code(script, language="python", height=400)
+
+
 def compare_view():
     """Two or more runs of this session on the same charts, their latest grids side by side."""
     runs = [run for run in run_manager().runs_of(session_id()) if run.rows]
@@ -410,12 +431,7 @@ elif run is None:
     note_col.caption(defaults + limits.describe())
 if configs is not None:
     with st.expander("Show the code", icon=":material/code:"):
-        script = standalone_script(*configs, source="the Train page's settings")
-        st.caption("One standalone PyTorch file that trains these settings: the same networks, loss, optimizers and "
-                   "regularizers, with no GAN Studio import. Run it as `python train_gan.py --data DATA --max-steps N "
-                   "--out DIR`.")
-        st.download_button("Download train_gan.py", script, "train_gan.py", "text/x-python", key="train_code_download")
-        st.code(script, language="python", height=400)
+        code_view(configs)
 st.fragment(run_view, run_every=HEARTBEAT_SECONDS)()  # the component streams; this only says the tab is open
 if run is None or not run.active:
     compare_view()
