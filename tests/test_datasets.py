@@ -47,20 +47,22 @@ def emoji_package(folder, entries):
     images = folder / "img" / "twitter" / "64"
     images.mkdir(parents=True)
     records = []
-    for order, (name, category, rgba) in enumerate(entries):
+    for order, (name, category, subcategory, rgba) in enumerate(entries):
         Image.new("RGBA", (64, 64), rgba).save(images / f"{name}.png")
-        records.append({"short_name": name, "image": f"{name}.png", "category": category, "sort_order": order,
-                        "has_img_twitter": True})
-    records.append({"short_name": "no-image", "image": "x.png", "category": "Objects", "sort_order": 99,
-                    "has_img_twitter": False})
+        records.append({"short_name": name, "image": f"{name}.png", "category": category, "subcategory": subcategory,
+                        "sort_order": order, "has_img_twitter": True})
+    records.append({"short_name": "no-image", "image": "x.png", "category": "Objects", "subcategory": "tool",
+                    "sort_order": 99, "has_img_twitter": False})
     (folder / "emoji.json").write_text(json.dumps(records[::-1]))  # the file's order is not the sort order
     return folder
 
 
 def test_emoji_archive_is_built_from_the_npm_package_format(tmp_path):
     package = emoji_package(tmp_path / "package", [
-        ("grin", "Smileys & Emotion", (255, 200, 0, 255)), ("skin", "Component", (200, 150, 100, 255)),
-        ("ghost", "Smileys & Emotion", (0, 0, 0, 0)), ("apple", "Food & Drink", (220, 0, 0, 128))])
+        ("grin", "Smileys & Emotion", "face-smiling", (255, 200, 0, 255)),
+        ("skin", "Component", "skin-tone", (200, 150, 100, 255)),
+        ("ghost", "Smileys & Emotion", "face-costume", (0, 0, 0, 0)),
+        ("apple", "Food & Drink", "food-fruit", (220, 0, 0, 128))])
     out = tmp_path / "emoji.npz"
     assert build_emoji_archive(package, out) == 3  # the component and the emoji without an image are left out
     with np.load(out) as npz:
@@ -68,6 +70,8 @@ def test_emoji_archive_is_built_from_the_npm_package_format(tmp_path):
         assert npz["names"].tolist() == ["grin", "ghost", "apple"]
         assert npz["categories"].tolist() == ["Smileys & Emotion", "Food & Drink"]
         assert npz["labels"].tolist() == [0, 0, 1]
+        assert npz["subcategories"].tolist() == ["face-costume", "face-smiling", "food-fruit"]
+        assert npz["subcategory_labels"].tolist() == [1, 0, 2]  # what the colour meter learns to name
         pixels = npz["images"][:, 10, 10].tolist()
     assert pixels[0] == [255, 200, 0]
     assert pixels[1] == [255, 255, 255]  # fully transparent: the white background
