@@ -54,7 +54,8 @@ def page_setup(url_path=None):
     if url_path is None:
         st.session_state.routed = True
     elif not st.session_state.get("routed"):
-        st.session_state.deep_link = url_path, st.query_params.to_dict()  # a shared link's settings travel too
+        # a shared link's settings travel too, a repeated key with all its values (the page says which it took)
+        st.session_state.deep_link = url_path, {name: st.query_params.get_all(name) for name in st.query_params}
         st.switch_page("app.py")
 
 

@@ -166,9 +166,10 @@ def test_a_deep_link_opened_first_on_a_fresh_server_shows_the_app(browser):
     url, server = start_app()
     try:
         page = browser.new_page(viewport={"width": 1600, "height": 1100})
-        page.goto(f"{url}/train?seed=4242&lr_g=0.0003")  # a shared link, first visit of the server
+        page.goto(f"{url}/train?seed=1&seed=4242&lr_g=0.0003")  # a shared link, first visit of the server
         page.get_by_role("heading", name="Train a GAN").wait_for(timeout=60_000)
         assert shows(page, "Seed", "4242") and shows(page, "G learning rate", "0.00030")
+        page.get_by_text("The link sets seed 2 times; took the last one, '4242'.").wait_for(timeout=10_000)
         sidebar = page.get_by_test_id("stSidebarNav")
         for entry in ("Home", "Train", "2D Playground", "Latent explorer"):  # the app's menu, not the file names
             sidebar.get_by_role("link", name=entry, exact=True).wait_for(timeout=10_000)
