@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from studio.session import plain
+from studio.session import address_params, plain
 
 MAX_VALUE_LENGTH = 100
 
@@ -102,7 +102,7 @@ def share_link(page_url, params):
 def follow_link(settings, first=()):
     """Fill a page's settings in from its address: the (key, apply) pairs of `first` before the rest, each key
     followed by its function (a preset brings its own values). Returns a sentence for each value that did not fit."""
-    values, problems = read_link({name: st.query_params.get_all(name) for name in st.query_params}, settings)
+    values, problems = read_link(address_params(), settings)
     for key, apply in first:
         if key in values:
             st.session_state[key] = values.pop(key)

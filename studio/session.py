@@ -54,9 +54,14 @@ def page_setup(url_path=None):
     if url_path is None:
         st.session_state.routed = True
     elif not st.session_state.get("routed"):
-        # a shared link's settings travel too, a repeated key with all its values (the page says which it took)
-        st.session_state.deep_link = url_path, {name: st.query_params.get_all(name) for name in st.query_params}
+        st.session_state.deep_link = url_path, address_params()  # a shared link's settings travel too
         st.switch_page("app.py")
+
+
+def address_params():
+    """The page address's query parameters as {name: [values]}: a repeated key keeps all its values, so the page
+    can say which one it took."""
+    return {name: st.query_params.get_all(name) for name in st.query_params}
 
 
 def follow_deep_link(pages):
