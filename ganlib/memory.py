@@ -91,7 +91,7 @@ def estimate_run(model_cfg, train_cfg, dataset_images=0):
     weights = (4 * (g + d) + averaged) * FLOAT_BYTES  # weight, gradient and Adam's two moments each
     batch, image = train_cfg.batch_size, (model_cfg.channels, model_cfg.image_size, model_cfg.image_size)
     g_step = sum(activation_counts(generator, latents(batch, model_cfg)))
-    rebuilds = {"reconstruct": True} if model_cfg.family == "fastgan" else {}  # D's decoders run on real images
+    rebuilds = {"reconstruct": True} if discriminator.rebuilds else {}  # D's decoders run on real images
     d_pass = sum(activation_counts(discriminator, torch.empty(batch, *image, device="meta"), **rebuilds))
     double_backward = 2 if train_cfg.r1_gamma or train_cfg.loss == "wgan-gp" else 1
     step = 2 * (g_step + 3 * d_pass * double_backward) * FLOAT_BYTES  # saved for backward, and their gradients

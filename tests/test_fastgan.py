@@ -90,4 +90,4 @@ def test_a_short_colour_run_trains_saves_and_loads_like_any_other(tmp_path, monk
     assert checkpoint.model_cfg.family == "fastgan"
     assert generator(torch.randn(2, model_cfg.latent_dim)).shape == (2, 3, 32, 32)
     gan = GAN(model_cfg, train_cfg, torch.device("cpu"))
-    assert gan.rebuilds and gan.channels_last
+    assert gan.discriminator.rebuilds and gan.channels_last

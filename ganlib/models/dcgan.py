@@ -49,6 +49,8 @@ class DCGANDiscriminator(nn.Module):
     codes, a second head on the same features guesses which code G was given (InfoGAN's Q network); a
     conditional one adds a class projection to its logit."""
 
+    rebuilds = False  # no decoders (see FastGANDiscriminator)
+
     def __init__(self, cfg):
         super().__init__()
         base, n_up = dcgan_layout(cfg.image_size)

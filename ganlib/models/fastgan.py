@@ -110,6 +110,8 @@ class FastGANDiscriminator(nn.Module):
     """DownBlocks from the image to 4×4, one logit from the 4×4 map; decoders rebuild real images from the 8×8
     and 16×16 maps (reconstruction_loss). A conditional one adds a class projection on the 4×4 features."""
 
+    rebuilds = True  # forward(real, reconstruct=True) also returns the decoders' loss, which D's step adds
+
     def __init__(self, cfg):
         super().__init__()
         sizes = widths(cfg.d_width, cfg.image_size)

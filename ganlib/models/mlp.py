@@ -33,6 +33,8 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """C·H·W → 4w → 2w → 1 logit, LeakyReLU(0.2) hidden (w=256 is the notebooks' 1024-512)."""
 
+    rebuilds = False  # no decoders (see FastGANDiscriminator)
+
     def __init__(self, cfg):
         super().__init__()
         w = cfg.d_width
