@@ -92,13 +92,14 @@ def mean_pairwise_distance(features, limit=500):
     return (distances.sum() / (n * (n - 1))).item()
 
 
-def manifold_figures(real, fake, k=NEIGHBOURS):
+def manifold_figures(real, fake, k=NEIGHBOURS, real_radius=None):
     """Precision, recall (Kynkäänniemi et al. 2019), density and coverage (Naeem et al. 2020) of fake features
     against real ones [N, D], from k-nearest-neighbour balls: each real point's ball reaches its k-th nearest real
     neighbour (recall uses the fakes' own balls). Precision: fakes inside some real ball; recall: reals inside some
-    fake ball; density: real balls a fake lies in, ÷ k, averaged; coverage: real balls that hold at least one fake."""
+    fake ball; density: real balls a fake lies in, ÷ k, averaged; coverage: real balls that hold at least one fake.
+    `real_radius`: the real balls, where a meter scoring many batches against one reference has them already."""
     real, fake = real.double(), fake.double()
-    real_radius = kth_neighbour_distance(real, k)
+    real_radius = kth_neighbour_distance(real, k) if real_radius is None else real_radius
     fake_radius = kth_neighbour_distance(fake, k)
     distances = torch.cdist(real, fake)  # [N real, M fake]
     inside_real = distances <= real_radius[:, None]
@@ -134,6 +135,7 @@ class QualityMeter:
         self.real_features = self._features_and_probabilities(real_images)[0]
         self.real_stats = gaussian_stats(self.real_features)
         self.real_spread = mean_pairwise_distance(self.real_features)
+        self.real_radius = None if self.digits else kth_neighbour_distance(self.real_features.double(), NEIGHBOURS)
         self.floor = None
         if yardstick_images is not None:
             self.floor = self.score(yardstick_images)
@@ -184,7 +186,7 @@ class QualityMeter:
                              diversity=mean_pairwise_distance(features) / max(self.real_spread, 1e-12),
                              real_frechet=self.real_frechet)
         if not self.digits:
-            score.coverage = manifold_figures(self.real_features, features)["coverage"]
+            score.coverage = manifold_figures(self.real_features, features, real_radius=self.real_radius)["coverage"]
             score.real_coverage = self.floor.coverage if self.floor else None
             if self.emoji:
                 score.recognised = (probabilities.max(1).values >= RECOGNISED).float().mean().item()
