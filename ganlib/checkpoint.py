@@ -199,7 +199,7 @@ def read_card(weights_path):
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CheckpointError(f"the card {card_path.name} is not valid JSON") from error
     if not isinstance(card, dict) or card.get("format") != CARD_FORMAT:
-        raise CheckpointError(f"{weights_path.with_suffix('.json').name} is not a GAN Studio checkpoint card")
+        raise CheckpointError(f"{card_path.name} is not a GAN Studio checkpoint card")
     return card
 
 

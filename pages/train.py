@@ -46,6 +46,7 @@ PRESETS = {"DCGAN (recommended)": ("dcgan", {}, ""),
            "Lesson: No labels (unconditional)": ("dcgan", WITHOUT_LABELS, NO_LABELS),
            **{f"Lesson: {lesson.title}": (lesson.image_preset, lesson.image_overrides, lesson.explanation)
               for lesson in LESSONS.values() if lesson.image_preset}}
+FAMILIES = ("dcgan", "fastgan", "mlp")  # the image families the Model box and a link may choose
 DEFAULT_SECONDS = 60
 REFRESH_SECONDS = (1, 2, 5)
 REFRESH_HELP = ("How often the charts and grids redraw while a run trains. Drawing takes CPU: when the browser runs "
@@ -114,7 +115,7 @@ def apply_conditional():
 
 def link_settings(limits):
     """What a shared link may set, each with the values its widget accepts (studio/links.py)."""
-    choices = {"preset": tuple(PRESETS), "dataset": tuple(limits.datasets), "family": ("dcgan", "fastgan", "mlp"),
+    choices = {"preset": tuple(PRESETS), "dataset": tuple(limits.datasets), "family": FAMILIES,
                "image_size": IMAGE_SIZES, "channels": (1, 3), "loss": tuple(LOSSES), "precision": PRECISIONS,
                "augment": AUGMENTS, "device": tuple(available_devices())}
     return [*(Setting(f"train_{name}", type(options[0]), options) for name, options in choices.items()),
@@ -159,7 +160,7 @@ def settings(limits):
     dataset = side.selectbox("Dataset", list(limits.datasets), key="train_dataset", on_change=apply_dataset,
                              format_func=lambda name: DATASETS[name].title)
     data_dir, problem = dataset_source(side) if dataset == "folder" else ("", None)
-    side.selectbox("Model", ["dcgan", "fastgan", "mlp"], key="train_family",
+    side.selectbox("Model", FAMILIES, key="train_family",
                    help="dcgan: the DCGAN of 2015; fastgan: the few-shot GAN (2021) for small colour sets; mlp: the "
                         "notebooks' fully connected GAN")
     side.checkbox("Conditional: ask for a class", key="train_conditional", on_change=apply_conditional,
