@@ -1,5 +1,5 @@
-"""The command line: `python -m ganlib train|sample|interpolate|score|code|bench|train-classifier|train-features`, a thin
-front over the library.
+"""The command line: `python -m ganlib train|export|sample|interpolate|score|code|bench|train-classifier|train-features`,
+a thin front over the library.
 
 Bad input prints one line and exits 2; a run that fails (diverged, no network) prints its reason and exits 1.
 """
@@ -14,27 +14,28 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .api import TrainingRun, load, run_configs
 from .bench import CASES, run_bench
 from .checkpoint import export_generator, load_checkpoint, load_generator
 from .classifier import CLASSIFIER_PATH, train_digit_classifier
-from .config import IMAGE_SIZES, NOISES, OPTIMIZERS, PRESETS, WITHOUT_LABELS, epochs_of, preset
-from .datasets import DATASETS, EMOJI_PATH, SAMPLE_PATH, class_names, conditional_settings, load_dataset
-from .device import DEVICE_CHOICES, resolve_device
+from .config import IMAGE_SIZES, NOISES, OPTIMIZERS, PRESETS
+from .datasets import DATASETS, EMOJI_PATH, SAMPLE_PATH
+from .device import DEVICE_CHOICES
 from .distributed import leave_process_group, rank_and_world_size
 from .errors import ConfigError, Diverged, GanStudioError
 from .image_features import FEATURES_PATH, train_image_features
 from .host import run_memory_budget
+from .hub import export_hub, push_hub
 from .images import scatter_picture, to_pil_grid
-from .latent import INTERPOLATIONS, latent_path, render, render_gif, sample_z, with_class
+from .latent import INTERPOLATIONS
 from .losses import LOSSES
 from .memory import check_output_memory
-from .pointgan import PointGAN, describe_point_metrics, point_noise
+from .pointgan import PointGAN, describe_point_metrics
 from .points import POINT_DATASETS
-from .quality import QUALITY_SAMPLES, QualityMeter
+from .quality import QUALITY_SAMPLES
 from .rundir import append_csv
 from .script import standalone_script
-from .text import folded, printable
-from .trainer import Failed, Finished, Metrics, QualityScored, Started, Trainer
+from .text import printable
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -96,12 +97,25 @@ def build_parser():
     train.add_argument("--no-channels-last", dest="channels_last", action="store_false", default=None)
     train.add_argument("--out", type=Path, help="run folder (default runs/MODEL-DATASET-TIME)")
     train.add_argument("--resume", type=Path, help="continue from a checkpoint or run folder")
+    train.add_argument("--tensorboard", type=Path, metavar="DIR",
+                       help="also write TensorBoard event files to DIR/RUN-NAME (needs: pip install tensorboard)")
     train.add_argument("--export", type=Path, metavar="PATH",
                        help="also write the generator alone (small, for sampling) to PATH.safetensors + .json")
 
     code = commands.add_parser("code", help="write a run's setup as one standalone PyTorch script")
     code.add_argument("path", type=Path, help="run folder or checkpoint .safetensors")
     code.add_argument("--out", type=Path, default=Path("train_gan.py"))
+
+    export = commands.add_parser("export", help="write a generator as a Hugging Face Hub model folder",
+                                 description="Write a folder that is a ready Hub model repository: the generator's "
+                                             "weights and card, a sample grid and a README.md model card.")
+    export.add_argument("path", type=Path, help="run folder or checkpoint .safetensors")
+    export.add_argument("--hub", type=Path, metavar="DIR", required=True, help="the folder to write")
+    export.add_argument("--license", dest="licence",
+                        help="the licence the card names (default: the training data's, e.g. cc-by-sa-3.0 for MNIST)")
+    export.add_argument("--push", metavar="REPO_ID", help="also upload the folder to this Hub repository "
+                                                          "(USER/NAME; needs huggingface_hub and `hf auth login`)")
+    export.add_argument("--private", action="store_true", help="with --push: create the repository private")
 
     sample = commands.add_parser("sample", help="draw samples from a checkpoint")
     sample.add_argument("path", type=Path, help="run folder or checkpoint .safetensors")
@@ -162,7 +176,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["python", "-m", "ganlib", *map(str, argv)])
     try:
-        commands = {"train": cmd_train, "sample": cmd_sample, "interpolate": cmd_interpolate, "score": cmd_score, "code": cmd_code,
+        commands = {"train": cmd_train, "export": cmd_export, "sample": cmd_sample, "interpolate": cmd_interpolate, "score": cmd_score, "code": cmd_code,
                     "bench": cmd_bench, "train-classifier": cmd_train_classifier, "train-features": cmd_train_features}
         return commands[args.command](args)
     except GanStudioError as error:
@@ -178,8 +192,8 @@ RESUME_MAY_CHANGE = ("epochs", "max_steps", "max_seconds", "device")  # how long
 
 
 def given_settings(args):
-    """The settings named on the command line: dataset, --lr as both rates, and every option set."""
-    given = {"dataset": args.dataset} if args.dataset else {}
+    """The settings named on the command line: --lr as both rates, and every option set."""
+    given = {}
     if args.lr is not None:
         given.update(lr_g=args.lr, lr_d=args.lr)
     given.update({name: getattr(args, name) for name in SETTING_NAMES if getattr(args, name) is not None})
@@ -187,25 +201,8 @@ def given_settings(args):
 
 
 def train_configs(args):
-    """Preset values, then the dataset's natural size (and its DCGAN recipe), then whatever the user set. A run
-    length the user names (epochs or steps) replaces the preset's time limit, unless they name a time limit too."""
-    dataset = args.dataset or "mnist-sample"
-    points = dataset in POINT_DATASETS
-    model = args.model or ("mlp2d" if points else "dcgan")
-    if points != (model == "mlp2d"):
-        raise ConfigError(f"--model {model} does not fit --dataset {dataset}: 2D datasets "
-                          f"({', '.join(POINT_DATASETS)}) train --model mlp2d, image datasets mlp or dcgan")
-    overrides = {"dataset": dataset}
-    if not points:
-        overrides.update(DATASETS[dataset].settings(model))
-    given = given_settings(args)
-    if args.conditional:
-        given = {**conditional_settings(dataset, args.data_dir or ""), **given}
-    elif overrides.get("classes") and (args.conditional is False or given.get("latent_codes")):
-        overrides.update(WITHOUT_LABELS)  # the user's own --latent-codes, if any, still win
-    if ("epochs" in given or "max_steps" in given) and "max_seconds" not in given:
-        overrides["max_seconds"] = 0.0
-    return preset(model, **{**overrides, **given})
+    """A new run's configs (api.run_configs) from the options typed."""
+    return run_configs(args.model, args.dataset, args.conditional, **given_settings(args))
 
 
 def resumed_configs(args, checkpoint):
@@ -213,7 +210,8 @@ def resumed_configs(args, checkpoint):
     refused in one line (a silently ignored --lr would make the resumed run a lie)."""
     model_cfg, train_cfg = checkpoint.model_cfg, checkpoint.train_cfg
     saved = {**asdict(model_cfg), **asdict(train_cfg)}
-    given = {**given_settings(args), **({"family": args.model} if args.model else {})}
+    given = {**given_settings(args), **({"dataset": args.dataset} if args.dataset else {}),
+             **({"family": args.model} if args.model else {})}
     for name, value in given.items():
         if name not in RESUME_MAY_CHANGE and saved.get(name) != value:
             option = option_typed(args, name)
@@ -244,8 +242,6 @@ def check_out_folder(out):
 
 
 def cmd_train(args):
-    from tqdm import tqdm
-
     checkpoint = load_checkpoint(args.resume) if args.resume else None
     if checkpoint:  # resume with the run's own settings; only the limits may change
         model_cfg, train_cfg = resumed_configs(args, checkpoint)
@@ -259,45 +255,23 @@ def cmd_train(args):
         if checkpoint:
             raise ConfigError("2D runs are short: start a new one instead of resuming")
         return train_points(model_cfg, train_cfg, out, args)
-    bar = None
-    outcome = {}
-
-    def on_event(event):
-        nonlocal bar
-        if isinstance(event, (Finished, Failed)):
-            outcome["event"] = event
-        if trainer.rank:  # under torchrun, rank 0 alone reports
-            return
-        if isinstance(event, Started):
-            processes = f" × {trainer.world_size} processes" if trainer.world_size > 1 else ""
-            print(f"{event.data_summary()}; training on {event.device}{processes}, "
-                  f"{event.precision}; {event.steps_per_epoch} steps/epoch → {out}", file=sys.stderr)
-            bar = tqdm(total=event.total_steps or None, initial=trainer.step, unit="step", dynamic_ncols=True)
-        elif isinstance(event, Metrics):
-            last = event.rows[-1]
-            bar.update(event.step - bar.n)
-            bar.set_postfix_str(f"epoch {event.epoch:.1f}{epochs_of(train_cfg)} {event.images_per_second:,.0f} img/s "
-                                f"loss_D {last['loss_d']:.3f} loss_G {last['loss_g']:.3f} "
-                                f"D(x) {last['d_real']:.2f} D(G(z)) {last['d_fake']:.2f} left {event.eta_seconds:.0f}s")
-        elif isinstance(event, QualityScored):
-            tqdm.write(f"epoch {event.epoch:g}: {event.score.summary()}")
-
-    trainer = Trainer(model_cfg, train_cfg, run_dir=out, on_event=on_event, resume=checkpoint)
+    tensorboard = args.tensorboard / out.name if args.tensorboard else None
+    run = TrainingRun(model_cfg, train_cfg, out, resume=checkpoint, tensorboard=tensorboard, progress=True)
     try:
-        trainer.run()
+        run.start().wait()
     finally:
         leave_process_group()
-    if bar is not None:  # (a bar without a total, for a run the clock ends, has no truth value)
-        bar.close()
-    event = outcome["event"]
-    if isinstance(event, Failed):
-        print(f"error: {printable(event.message)}", file=sys.stderr)
+    if run.status == "failed":
+        print(f"error: {printable(run.message)}", file=sys.stderr)
         return 1
+    trainer, record = run.trainer, run.record
     if trainer.rank:
         return 0
-    images_per_second = event.step * train_cfg.batch_size * trainer.world_size / max(trainer.elapsed, 1e-9)
-    print(f"{event.reason}: {event.epoch} epochs, {event.step} steps in {trainer.elapsed:.1f} s "
+    images_per_second = trainer.step * train_cfg.batch_size * trainer.world_size / max(trainer.elapsed, 1e-9)
+    print(f"{record.finished_reason}: {trainer.epoch} epochs, {trainer.step} steps in {trainer.elapsed:.1f} s "
           f"({images_per_second:,.0f} img/s); run folder {out}")
+    if tensorboard:
+        print(f"TensorBoard events in {tensorboard}: tensorboard --logdir {args.tensorboard}")
     if args.export:
         exported = export_generator(trainer.run_dir.checkpoint, args.export, command=args.command_line,
                                     images_per_second=round(images_per_second))
@@ -340,6 +314,18 @@ def train_points(model_cfg, train_cfg, out, args):
     return 0
 
 
+def cmd_export(args):
+    folder = export_hub(args.path, args.hub, licence=args.licence)
+    files = ", ".join(sorted(p.name for p in folder.iterdir()))
+    print(f"wrote the Hub model folder {folder} ({files})")
+    if args.push:
+        print(f"uploaded to {push_hub(folder, args.push, private=args.private)}")
+    else:
+        print(f"upload it with: python -m ganlib export {shlex.quote(str(args.path))} --hub {shlex.quote(str(folder))} "
+              "--push USER/NAME")
+    return 0
+
+
 def cmd_code(args):
     _, checkpoint = load_generator(args.path)  # the same checks as every command that reads weights
     script = standalone_script(checkpoint.model_cfg, checkpoint.train_cfg, source=args.path.name)
@@ -354,47 +340,24 @@ def cmd_code(args):
 def cmd_sample(args):
     if args.n < 1:
         raise GanStudioError("--n must be at least 1")
-    generator, checkpoint = load_generator(args.path, resolve_device(args.device))
-    check_output_memory(checkpoint.model_cfg, args.n, "--n", run_memory_budget(runs_at_once=1))
-    if checkpoint.model_cfg.family == "mlp2d":
-        return write_points(generator, checkpoint.model_cfg, args)
-    z = sample_z(args.n, checkpoint.model_cfg.latent_dim, seed=args.seed, truncation=args.truncation)
-    drawn = ""
-    if args.class_name is not None:
-        index, name = asked_class(checkpoint, args.class_name)
-        z, drawn = with_class(z, index, checkpoint.model_cfg.classes), f" of class {name}"
-    images = render(generator, z)  # [N, C, H, W] in [-1, 1]
+    generator = load(args.path, args.device)
+    check_output_memory(generator.model_cfg, args.n, "--n", run_memory_budget(runs_at_once=1))
+    if generator.model_cfg.family == "mlp2d":
+        return write_points(generator, args)
+    images = generator.images(args.n, args.seed, args.class_name, args.truncation)  # [N, C, H, W] in [-1, 1]
+    drawn = f" of class {generator.classes[generator.class_index(args.class_name)]}" if args.class_name else ""
     write_images(images, args.out, nrow=None)
     print(f"wrote {args.n} samples{printable(drawn)} of shape {tuple(images.shape[1:])} to {args.out}")
     return 0
 
 
-def asked_class(checkpoint, asked):
-    """(index, name) of the class `--class` names, by name or by number, or one line saying what it can be."""
-    classes = checkpoint.model_cfg.classes
-    if not classes:
-        raise GanStudioError("--class needs a conditional generator (trained with --conditional); this one draws "
-                             "whatever it likes")
-    names = class_names(checkpoint.train_cfg.dataset, checkpoint.train_cfg.data_dir, classes)
-    keys = [folded(name) for name in names]
-    if folded(asked) in keys:
-        index = keys.index(folded(asked))
-    elif asked.isdigit() and int(asked) < classes:
-        index = int(asked)
-    else:
-        raise GanStudioError(f"--class {asked[:40]!r} is not one of this generator's classes: {', '.join(names)} "
-                             f"(or a number from 0 to {classes - 1})")
-    return index, names[index]
-
-
-def write_points(generator, model_cfg, args):
-    with torch.no_grad():
-        points = generator(point_noise(args.n, model_cfg, torch.Generator().manual_seed(args.seed)))
+def write_points(generator, args):
+    points = generator.images(args.n, args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.out.suffix.lower() == ".npz":
         np.savez_compressed(args.out, points=points.numpy().astype(np.float32))
     elif args.out.suffix.lower() == ".png":
-        scatter_picture([(points, (31, 119, 180))], model_cfg.data_scale).save(args.out)
+        generator.sample(args.n, args.seed).save(args.out)
     else:
         raise GanStudioError(f"--out must end in .png or .npz, not '{args.out.suffix}'")
     print(f"wrote {args.n} points to {args.out}")
@@ -404,27 +367,18 @@ def write_points(generator, model_cfg, args):
 def cmd_interpolate(args):
     if args.steps < 2:
         raise GanStudioError("--steps must be at least 2")
-    generator, checkpoint = load_generator(args.path, resolve_device(args.device))
-    check_output_memory(checkpoint.model_cfg, args.steps, "--steps", run_memory_budget(runs_at_once=1))
-    dim = checkpoint.model_cfg.latent_dim
-    keys = [sample_z(1, dim, seed=seed)[0] for seed in (args.seed_a, args.seed_b)]
-    latents = latent_path(keys, args.steps, args.method)
+    generator = load(args.path, args.device)
+    check_output_memory(generator.model_cfg, args.steps, "--steps", run_memory_budget(runs_at_once=1))
     if args.out.suffix.lower() == ".gif":
-        render_gif(generator, latents, args.out)
+        generator.interpolate(args.seed_a, args.seed_b, args.steps, args.method, scale=1).save(args.out)
     else:
-        write_images(render(generator, latents), args.out, nrow=args.steps)
+        write_images(generator.walk(args.seed_a, args.seed_b, args.steps, args.method), args.out, nrow=args.steps)
     print(f"wrote a {args.steps}-step {args.method} path to {args.out}")
     return 0
 
 
 def cmd_score(args):
-    device = resolve_device(args.device)
-    generator, checkpoint = load_generator(args.path, device)
-    model_cfg, train_cfg = checkpoint.model_cfg, checkpoint.train_cfg
-    data = load_dataset(train_cfg.dataset, model_cfg.image_size, model_cfg.channels,
-                        args.data_dir if args.data_dir is not None else train_cfg.data_dir)
-    meter = QualityMeter.for_data(train_cfg.dataset, data.to(device), train_cfg.seed, device)
-    score = meter.score_generator(generator, model_cfg, seed=args.seed)
+    score = load(args.path, args.device).score(seed=args.seed, data_dir=args.data_dir)
     figures = score.as_dict()
     for name, value in figures.items():
         shown = " ".join(f"{share:.2f}" for share in value) if isinstance(value, list) else f"{value:.4g}"

@@ -58,6 +58,13 @@ def shared_checkpoints():
     return Path(folder).expanduser() if folder else None
 
 
+def tensorboard_root():
+    """GAN_STUDIO_TENSORBOARD: a folder where every run of the app also writes TensorBoard event files, one subfolder
+    a run (`tensorboard --logdir` on it); None: none written."""
+    folder = os.environ.get("GAN_STUDIO_TENSORBOARD", "").strip()
+    return Path(folder).expanduser() if folder else None
+
+
 def gallery_limit():
     """Entries the class gallery holds: GAN_STUDIO_GALLERY_MAX (default 60), or 0 when GAN_STUDIO_GALLERY=off."""
     if os.environ.get("GAN_STUDIO_GALLERY", "on").strip().lower() in ("off", "0", "false", "no"):

@@ -16,7 +16,7 @@ from .alarms import AlarmWatch
 from .datasets import DATASETS
 from .device import cpu_threads, release_memory
 from .errors import ConfigError, GanStudioError
-from .host import HEARTBEAT_SECONDS, max_concurrent_runs, run_memory_budget
+from .host import HEARTBEAT_SECONDS, max_concurrent_runs, run_memory_budget, tensorboard_root
 from .losses import get_loss
 from .trainer import (CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer,
                       is_out_of_memory)
@@ -96,6 +96,7 @@ class Run:
     data: object = None  # an already-loaded dataset, if the caller has one
     stop_requested: bool = False  # Stop pressed before the trainer existed
     alarm_watch: AlarmWatch = None  # the run's alarms, kept up to date as rows and scores arrive
+    tensorboard: Path = None  # where the run writes TensorBoard events, if the host asks for them
 
     def __post_init__(self):
         self.alarm_watch = AlarmWatch(get_loss(self.train_cfg.loss).probabilities)
@@ -158,7 +159,9 @@ class RunManager:
             if any(r.active for r in self._runs.values() if r.session_id == session_id):
                 raise GanStudioError("this session already has a run in progress: stop it first")
             run_id = f"run-{secrets.token_hex(12)}"  # its folder's name: no session can guess another's
-            run = Run(run_id, session_id, model_cfg, train_cfg, self.runs_root / run_id, data=data)
+            tensorboard = tensorboard_root()
+            run = Run(run_id, session_id, model_cfg, train_cfg, self.runs_root / run_id, data=data,
+                      tensorboard=tensorboard / run_id if tensorboard else None)
             self._runs[run_id] = run
             self._queue.append(run_id)
             self._launch_waiting()
@@ -271,7 +274,7 @@ class RunManager:
             run.trainer = Trainer(run.model_cfg, run.train_cfg, run_dir=run.run_dir, on_event=run.on_event,
                                   data=run.data, cpu_threads=self.threads_per_run,
                                   memory_budget=run_memory_budget(self.max_concurrent),
-                                  deadline=time.monotonic() + cap if cap else None)
+                                  deadline=time.monotonic() + cap if cap else None, tensorboard=run.tensorboard)
             if run.stop_requested:
                 run.trainer.stop()
             run.trainer.run()

@@ -122,7 +122,7 @@ def is_out_of_memory(error):
 class Trainer:
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, *, run_dir=None, on_event=None,
                  data=None, resume: Checkpoint = None, report_every=10, cpu_threads=None, memory_budget=None,
-                 deadline=None):
+                 deadline=None, tensorboard=None):
         self.check_configs(model_cfg, train_cfg, memory_budget, dataset_images=len(data) if data is not None else None)
         self.model_cfg, self.cfg = model_cfg, train_cfg
         self.device = resolve_device(train_cfg.device, cpu_threads)  # construct in the thread that trains
@@ -135,8 +135,8 @@ class Trainer:
         self.quality_meter = None  # built with the data, from its real images
         self.data, self.report_every = data, report_every
         self.deadline = deadline  # time.monotonic() when the host's cap on wall time ends the run; None: no cap
-        self.on_event = on_event if on_event is not None else (lambda event: None)
         self.run_dir = RunDirectory(run_dir) if run_dir and self.rank == 0 else None  # rank 0 alone writes
+        self.on_event = self._listeners(on_event, tensorboard if self.rank == 0 else None)
         self.epoch = self.batch_in_epoch = self.steps_per_epoch = 0
         self.elapsed = 0.0  # training time: pauses, grids, scores and checkpoints not counted
         self._clock_since = 0.0
@@ -149,6 +149,19 @@ class Trainer:
         self._stop = threading.Event()
         if resume is not None:
             self._restore(resume)
+
+    def _listeners(self, on_event, tensorboard):
+        """One callable for every event: the TensorBoard log first (when asked for), then the caller's."""
+        listeners = [on_event] if on_event is not None else []
+        if tensorboard:
+            from .tensorboard_log import TensorBoardLog  # an optional package: imported only when asked for
+
+            listeners.insert(0, TensorBoardLog(tensorboard, self.model_cfg, self.cfg))
+
+        def broadcast(event):
+            for listener in listeners:
+                listener(event)
+        return broadcast
 
     @property
     def step(self):
