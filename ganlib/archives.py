@@ -23,6 +23,17 @@ def zip_limits():
 def checked_zip_members(archive, name):
     """(image entries, number of non-image files skipped) of a ZipFile called `name`, or a DatasetError
     naming the limit it breaks or saying it holds no images."""
+    infos = safe_zip_files(archive)
+    images = [info for info in infos if PurePosixPath(info.filename).suffix.lower() in IMAGE_SUFFIXES
+              and not PurePosixPath(info.filename).name.startswith(".")]
+    if not images:
+        raise DatasetError(f"no images found in {name} ({len(infos)} other files)")
+    return images, len(infos) - len(images)
+
+
+def safe_zip_files(archive):
+    """The file entries of a ZipFile, or a DatasetError naming the limit it breaks (entries, size, an unsafe path,
+    a zip bomb's compression ratio)."""
     max_entries, max_bytes, max_ratio = zip_limits()
     infos = [info for info in archive.infolist() if not info.is_dir()]
     if len(infos) > max_entries:
@@ -38,11 +49,7 @@ def checked_zip_members(archive, name):
         if info.file_size > 2**20 and info.file_size > max_ratio * max(info.compress_size, 1):
             raise DatasetError(f"'{info.filename}' expands {info.file_size / max(info.compress_size, 1):,.0f}×"
                                " (a zip bomb?); refusing the archive")
-    images = [info for info in infos if PurePosixPath(info.filename).suffix.lower() in IMAGE_SUFFIXES
-              and not PurePosixPath(info.filename).name.startswith(".")]
-    if not images:
-        raise DatasetError(f"no images found in {name} ({len(infos)} other files)")
-    return images, len(infos) - len(images)
+    return infos
 
 
 def open_zip(source, name):

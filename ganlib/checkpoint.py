@@ -4,6 +4,7 @@ Nothing here ever unpickles: .pt/.pth/.pkl files (pickles, which can run code) a
 by content before anything reads them.
 """
 import hashlib
+import io
 import json
 import math
 import os
@@ -11,13 +12,14 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from . import __version__
+from .archives import open_zip, safe_zip_files
 from .config import config_classes, config_from_dict, config_to_dict
 from .errors import CheckpointError, ConfigError, MismatchedCard
 from .host import run_memory_budget
@@ -27,6 +29,7 @@ from .quality import QualityScore
 
 CARD_FORMAT = "gan-studio-checkpoint"
 CHECKPOINT_NAME = "checkpoint"
+EXPORTED_NAME = "generator"  # a Hub folder's generator: generator.safetensors + generator.json
 PREVIOUS = ".prev"  # NAME.prev.safetensors + .json: the pair before the last save
 PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".tar"}
 MAX_CARD_BYTES = 2**20
@@ -161,8 +164,10 @@ def resolve_checkpoint_path(path):
         path = path.with_name(f"{path.name}.safetensors")
     if not path.exists() and not path.with_suffix(".safetensors").exists():
         raise CheckpointError(f"there is no checkpoint at {path}")
-    if path.is_dir():
+    if path.is_dir():  # a run folder's checkpoint, else a Hub folder's generator
         path = path / f"{CHECKPOINT_NAME}.safetensors"
+        if not path.exists() and path.with_name(f"{EXPORTED_NAME}.safetensors").exists():
+            path = path.with_name(f"{EXPORTED_NAME}.safetensors")
     if path.suffix.lower() not in (".safetensors", ".json"):
         raise CheckpointError(f"{path.name} is not a GAN Studio checkpoint (a .safetensors file with its .json card)")
     weights = path.with_suffix(".safetensors")
@@ -337,19 +342,40 @@ def check_draws(generator, model_cfg, n=4):
 
 
 def stage_upload(files, folder):
-    """Write an uploaded checkpoint — [(file name, bytes)]: one .safetensors and its .json card — into
-    `folder` and return the weights' path; anything else is refused in one sentence, before it is read."""
+    """Write an uploaded checkpoint — [(file name, bytes)]: one .safetensors and its .json card, or one .zip of a
+    folder holding them (a Hub folder) — into `folder` and return the weights' path; anything else is refused in one
+    sentence, before it is read."""
     for name, _ in files:
         refuse_pickle(name)
     by_suffix = {Path(name).suffix.lower(): data for name, data in files}
-    if len(files) != 2 or set(by_suffix) != {".safetensors", ".json"}:
+    if len(files) == 1 and ".zip" in by_suffix:
+        by_suffix = checkpoint_in_zip(files[0][0], by_suffix[".zip"])
+    elif len(files) != 2 or set(by_suffix) != {".safetensors", ".json"}:
         names = ", ".join(name for name, _ in files) or "nothing"
-        raise CheckpointError(f"upload the .safetensors weights together with their .json card (got {names})")
+        raise CheckpointError(f"upload the .safetensors weights together with their .json card, or a .zip of a "
+                              f"folder holding them (got {names})")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for suffix, data in by_suffix.items():
         (folder / f"upload{suffix}").write_bytes(data)
     return folder / "upload.safetensors"
+
+
+def checkpoint_in_zip(name, data):
+    """{'.safetensors': bytes, '.json': bytes} of the one weights-and-card pair in a .zip (a Hub folder's other files
+    are left unread), after the archive's own checks; pickles inside are refused."""
+    with open_zip(io.BytesIO(data), name) as archive:
+        pairs = {}
+        for info in safe_zip_files(archive):
+            entry = PurePosixPath(info.filename)
+            refuse_pickle(entry.name)
+            if entry.suffix.lower() in (".safetensors", ".json") and not entry.name.startswith("."):
+                pairs.setdefault(entry.with_suffix(""), {})[entry.suffix.lower()] = info
+        pairs = [found for found in pairs.values() if len(found) == 2]
+        if len(pairs) != 1:
+            raise CheckpointError(f"{name} should hold one generator, a .safetensors file with its .json card beside "
+                                  f"it (found {len(pairs)})")
+        return {suffix: archive.read(info) for suffix, info in pairs[0].items()}
 
 
 def load_state(module, state, what):

@@ -350,6 +350,8 @@ class DatasetSpec:
     images: int = 0  # how many images it decodes to (for the memory estimate); 0: known only once listed
     dcgan_recipe: dict = field(default_factory=dict)  # DCGAN settings measured best on this dataset (docs/quality.md)
     class_names: object = ()  # what a conditional GAN can be asked to draw: names, or a function of the data folder
+    licence: str = "other"  # the data's licence, as the Hub names it: a model card's default
+    hub_id: str = ""  # the dataset's id on the Hugging Face Hub, where it has one
 
     def classes(self, data_dir=""):
         """The dataset's class names (empty: it has no labels, so no conditional GAN)."""
@@ -367,14 +369,16 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 
 DATASETS = {
     "mnist-sample": DatasetSpec(load_mnist_sample, 28, 1, "MNIST sample (5,000 digits, offline)", 5_000,
-                                DIGITS_RECIPE, class_names=DIGITS),
+                                DIGITS_RECIPE, class_names=DIGITS, licence="cc-by-sa-3.0", hub_id="ylecun/mnist"),
     "emoji": DatasetSpec(load_emoji, 32, 3, "Emoji (1,906 Twemoji in colour, offline)", 1_906, EMOJI_RECIPE,
-                         class_names=lambda data_dir: emoji_arrays()[2]),
+                         class_names=lambda data_dir: emoji_arrays()[2], licence="cc-by-4.0"),
     "mnist": DatasetSpec(mnist_like_loader("MNIST", "MNIST"), 28, 1, "MNIST (download)", 60_000, DIGITS_RECIPE,
-                         class_names=DIGITS),
+                         class_names=DIGITS, licence="cc-by-sa-3.0", hub_id="ylecun/mnist"),
     "fashion-mnist": DatasetSpec(mnist_like_loader("FashionMNIST", "Fashion-MNIST"), 28, 1,
-                                 "Fashion-MNIST (download)", 60_000, class_names=FASHION_CLASSES),
-    "cifar10": DatasetSpec(load_cifar10, 32, 3, "CIFAR-10 (download)", 50_000, class_names=CIFAR10_CLASSES),
+                                 "Fashion-MNIST (download)", 60_000, class_names=FASHION_CLASSES, licence="mit",
+                                 hub_id="zalando-datasets/fashion_mnist"),
+    "cifar10": DatasetSpec(load_cifar10, 32, 3, "CIFAR-10 (download)", 50_000, class_names=CIFAR10_CLASSES,
+                           licence="unknown", hub_id="uoft-cs/cifar10"),
     "folder": DatasetSpec(load_folder, 64, 3, "Your images (folder or .zip)", class_names=folder_classes),
 }
 

@@ -13,6 +13,7 @@ from ganlib.config import config_from_dict
 from ganlib.datasets import TensorImages, class_names, load_dataset, to_unit_range
 from ganlib.errors import GanStudioError
 from ganlib.host import run_memory_budget
+from ganlib.hub import HUB_NOTE, hub_zip
 from ganlib.images import to_pil_grid
 from ganlib.latent import (latent_path, latents_for_codes, move_along, principal_directions, render, render_gif,
                           sample_z, with_class)
@@ -94,10 +95,11 @@ def choose_checkpoint():
             f"{by_id[i].model_cfg.family} on {by_id[i].train_cfg.dataset} · {by_id[i].status} · "
             f"step {by_id[i].progress.step:,}"))
         return Path(by_id[run_id].checkpoint_path)
-    uploads = side.file_uploader("A .safetensors checkpoint and its .json card", accept_multiple_files=True,
-                                 key="explore_upload")
+    uploads = side.file_uploader("A .safetensors checkpoint and its .json card, or a Hub folder as .zip",
+                                 accept_multiple_files=True, key="explore_upload")
     if not uploads:
-        st.info("Upload a GAN Studio checkpoint: the .safetensors weights together with their .json card.")
+        st.info("Upload a GAN Studio checkpoint: the .safetensors weights together with their .json card, or a .zip "
+                "of a Hugging Face Hub folder that `python -m ganlib export --hub` wrote.")
         return None
     return staged_upload("explore_staged", uploads,
                          lambda folder: stage_upload([(upload.name, upload.getvalue()) for upload in uploads], folder))
@@ -268,6 +270,8 @@ except (GanStudioError, OSError) as error:
     st.error(plain(error))
     st.stop()
 st.caption(plain(describe(checkpoint)))
+st.sidebar.download_button("Download as a Hub folder (.zip)", lambda: hub_zip(path), "gan-studio-hub.zip",
+                           "application/zip", on_click="ignore", key="explore_hub", help=HUB_NOTE)
 # A card's folder path is followed only for this session's own runs: a card from elsewhere could name any server
 # folder, or another session's, whose images (nearest view) and subfolder names (class names) it would then show.
 data_dir = checkpoint.train_cfg.data_dir if st.session_state.explore_source == SOURCES[1] else ""

@@ -16,6 +16,7 @@ from ganlib.datasets import DATASETS, conditional_settings
 from ganlib.device import available_devices
 from ganlib.errors import GanStudioError
 from ganlib.host import confined_path, data_root, shared_checkpoints
+from ganlib.hub import HUB_NOTE, hub_zip
 from ganlib.images import save_gif
 from ganlib.lessons import LESSONS
 from ganlib.losses import LOSSES, get_loss
@@ -318,6 +319,9 @@ def run_view():
         st.caption(f"Your images: {run.started.data_summary()}.")
     controls(run)
     share_view(run)
+    if run.tensorboard:
+        st.caption(f"TensorBoard: this run's events go to `{run.tensorboard}`; watch them with `tensorboard --logdir "
+                   f"{run.tensorboard.parent}`.")
     if run.status == "failed":
         st.error(plain(run.message))
     live_view(run, run_manager(), refresh=st.session_state.get("train_refresh") or REFRESH_SECONDS[0],
@@ -395,6 +399,8 @@ def results_view(run):
     for label, path, name in folder.downloads():
         files_col.download_button(label, path.read_bytes(), name, key=f"train_dl_{name}")
     weights = Path(run.checkpoint_path)
+    files_col.download_button("Hugging Face Hub folder (.zip)", lambda: hub_zip(weights), "gan-studio-hub.zip",
+                              "application/zip", on_click="ignore", key="train_dl_hub", help=HUB_NOTE)
     name = files_col.text_input("Name for the latent explorer", value=f"my-{run.model_cfg.family}",
                                 key="train_save_name")
     if files_col.button("Save for the explorer", key="train_save"):

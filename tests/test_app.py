@@ -244,7 +244,7 @@ def test_start_training_runs_and_shows_grids_charts_and_downloads(tmp_path, monk
     assert len(app.get("image")) == 1  # the timelapse; the grids are the live view's
     labels = [d.proto.label for d in app.get("download_button") if d.proto.label != "Download train_gan.py"]
     assert labels == ["Checkpoint (.safetensors)", "Checkpoint card (.json)", "Metrics (.csv)", "Quality meter (.csv)",
-                      "Final grid (.png)", "Timelapse (.gif)"]
+                      "Final grid (.png)", "Timelapse (.gif)", "Hugging Face Hub folder (.zip)"]
     app.text_input(key="train_save_name").input("Tiny Digits!").run()
     button(app, "Save for the explorer").click().run()
     assert any("Saved as tiny-digits" in s.value for s in app.success)
@@ -281,7 +281,7 @@ def test_explorer_shows_the_shipped_generators_with_every_view(monkeypatch):
     assert set(captions[:24]) == {f"#{i}" for i in range(24)}  # column by column
     assert {"lerp", "slerp", "slerp, looping", "sample #0", "sample #0, moved"} <= set(captions)
     assert len([c for c in captions if c.startswith("0.")]) == 8  # eight nearest real digits with distances
-    assert [d.proto.label for d in app.get("download_button")] == ["Download the GIF"]
+    assert [d.proto.label for d in app.get("download_button")] == ["Download the GIF", "Download as a Hub folder (.zip)"]
 
 
 def test_explorer_walks_between_emoji_and_finds_their_nearest_real_ones(monkeypatch):
