@@ -146,3 +146,15 @@ def test_the_hosts_tensorboard_folder_gets_each_app_runs_events(tmp_path, monkey
     run = manager.get(run_id)
     assert run.status == "finished" and run.tensorboard == tmp_path / "tb" / run_id
     assert [event.step for event in tensorboard_events(run.tensorboard).Scalars("train/loss_g")] == [1, 2, 3]
+
+
+def test_the_train_page_says_where_the_hosts_tensorboard_folder_is(tmp_path, monkeypatch):
+    pytest.importorskip("tensorboard")
+    from test_app import run_state, shown, start_tiny_run, wait_for
+
+    monkeypatch.setenv("GAN_STUDIO_TENSORBOARD", str(tmp_path / "tb"))
+    app = start_tiny_run(epochs=1)
+    assert wait_for(app, lambda a: run_state(a) == "finished")
+    run_id = app.session_state.train_run_id
+    assert any(f"this run's events go to `{tmp_path / 'tb' / run_id}`" in text for text in shown(app.caption))
+    assert [event.step for event in tensorboard_events(tmp_path / "tb" / run_id).Scalars("quality/legible")] == [39]
