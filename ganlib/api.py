@@ -15,7 +15,7 @@ import torch
 
 from .checkpoint import load_generator
 from .config import PRESETS, WITHOUT_LABELS, check_choice, epochs_of, preset
-from .datasets import DATASETS, class_names, conditional_settings, load_dataset
+from .datasets import DATASETS, TensorImages, class_names, conditional_settings, load_dataset
 from .device import cpu_threads, resolve_device
 from .errors import ConfigError, GanStudioError
 from .host import run_memory_budget
@@ -23,6 +23,7 @@ from .images import scatter_picture, to_pil_grid
 from .latent import latent_path, render, render_gif, sample_z, with_class
 from .memory import check_output_memory
 from .pointgan import point_noise
+from .projection import STEPS, Projection, nearest_training_image, prepare_image, project
 from .points import POINT_DATASETS
 from .quality import QualityMeter
 from .runs import Run
@@ -268,7 +269,8 @@ class TrainedGenerator:
         return to_pil_grid(drawn, nrow=nrow)
 
     def walk(self, seed_a=0, seed_b=1, steps=10, method="slerp"):
-        """The images along a latent path from seed_a's sample to seed_b's: a tensor [steps, C, H, W]."""
+        """The images along a latent path from seed_a's sample to seed_b's: a tensor [steps, C, H, W]. Either end may
+        also be a Projection (or a latent tensor): walk from your drawing."""
         return render(self.network, self._path(seed_a, seed_b, steps, method))
 
     def interpolate(self, seed_a=0, seed_b=1, steps=10, method="slerp", frame_ms=80, scale=2):
@@ -277,12 +279,46 @@ class TrainedGenerator:
         render_gif(self.network, self._path(seed_a, seed_b, steps, method), buffer, frame_ms=frame_ms, scale=scale)
         return Animation(buffer.getvalue())
 
-    def _path(self, seed_a, seed_b, steps, method):
+    def _path(self, start, end, steps, method):
         if steps < 2:
             raise GanStudioError("steps must be at least 2")
         check_output_memory(self.model_cfg, steps, "steps", run_memory_budget(runs_at_once=1))
-        keys = [sample_z(1, self.model_cfg.latent_dim, seed=seed)[0] for seed in (seed_a, seed_b)]
-        return latent_path(keys, steps, method)
+        return latent_path([self.latent_of(start), self.latent_of(end)], steps, method)
+
+    def latent_of(self, key):
+        """A walk's end [latent_dim]: a seed's sample, a projection's latent, or a latent tensor."""
+        if isinstance(key, Projection):
+            key = key.latent
+        if isinstance(key, torch.Tensor):
+            return key.reshape(self.model_cfg.latent_dim).float().cpu()
+        return sample_z(1, self.model_cfg.latent_dim, seed=key)[0]
+
+    def project(self, image, label=None, steps=STEPS, seed=0, progress=True, data_dir=None):
+        """Your image (a path, bytes or a PIL image) projected into this generator: a Projection with the generator's
+        closest drawing, its latent, the distance, the best of 1,000 random samples' distance and the nearest real
+        training image; a notebook shows the three side by side. `label` fixes a conditional generator's class."""
+        from tqdm import tqdm
+
+        if self.model_cfg.family == "mlp2d":
+            raise GanStudioError("a 2D generator draws points, not images: there is nothing to project into it")
+        index = None if label is None else self.class_index(label)
+        target = prepare_image(image, self.model_cfg, self.train_cfg.dataset)
+        with tqdm(total=steps, unit="step", desc="projecting", disable=not progress) as bar:
+            found = project(self.network, self.model_cfg, self.train_cfg.dataset, target, index, steps, seed,
+                            on_progress=lambda done, total: bar.update(done - bar.n))
+        training = self.training_images(data_dir)
+        if training is not None:
+            found.nearest_real = nearest_training_image(found.input, training)
+        return found
+
+    def training_images(self, data_dir=None):
+        """The training images (uint8 [N, C, H, W]) where they are at hand and fit in memory, else None."""
+        try:
+            data = load_dataset(self.train_cfg.dataset, self.model_cfg.image_size, self.model_cfg.channels,
+                                data_dir if data_dir is not None else self.train_cfg.data_dir)
+        except GanStudioError:
+            return None
+        return data.images if isinstance(data, TensorImages) else None
 
     def score(self, seed=1, data_dir=None):
         """The quality meter's QualityScore against real images of the data it learned (`.as_dict()`, `.summary()`)."""

@@ -1,5 +1,5 @@
-"""The command line: `python -m ganlib train|export|sample|interpolate|score|code|bench|train-classifier|train-features`,
-a thin front over the library.
+"""The command line: `python -m ganlib train|export|project|sample|interpolate|score|code|bench|train-classifier|
+train-features`, a thin front over the library.
 
 Bad input prints one line and exits 2; a run that fails (diverged, no network) prints its reason and exits 1.
 """
@@ -8,6 +8,7 @@ import json
 import shlex
 import sys
 import time
+import zipfile
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from .images import scatter_picture, to_pil_grid
 from .latent import INTERPOLATIONS
 from .losses import LOSSES
 from .memory import check_output_memory
+from .projection import STEPS
 from .pointgan import PointGAN, describe_point_metrics
 from .points import POINT_DATASETS
 from .quality import QUALITY_SAMPLES
@@ -128,12 +130,29 @@ def build_parser():
                         help="conditional runs: the class to draw, by name or number (e.g. 7, or Flags for emoji)")
     sample.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
 
-    interp = commands.add_parser("interpolate", help="walk the latent space between two seeds")
+    proj = commands.add_parser("project", help="find the generator's closest drawing to your own image",
+                               description="Project an image (a drawing, a photo: any size or colour) into a "
+                                           "generator's latent space: its closest drawing, and where it lies.")
+    proj.add_argument("path", type=Path, help="run folder or checkpoint .safetensors")
+    proj.add_argument("image", type=Path, help="the image to project (PNG, JPEG, …)")
+    proj.add_argument("--out", type=Path, required=True,
+                      help="FILE.png (yours, the generator's closest and the nearest real image side by side) or "
+                           "FILE.npz (arrays projection and input [1, C, H, W] in [-1, 1], latent, distance)")
+    proj.add_argument("--class", dest="class_name", metavar="CLASS",
+                      help="conditional runs: search this class only (default: every class)")
+    proj.add_argument("--steps", type=int, default=STEPS, help="optimizer steps")
+    proj.add_argument("--seed", type=int, default=0)
+    proj.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+
+    interp = commands.add_parser("interpolate", help="walk the latent space between two seeds (or projections)")
     interp.add_argument("path", type=Path, help="run folder or checkpoint .safetensors")
     interp.add_argument("--steps", type=int, default=10)
     interp.add_argument("--method", choices=list(INTERPOLATIONS), default="slerp")
     interp.add_argument("--seed-a", type=int, default=0)
     interp.add_argument("--seed-b", type=int, default=1)
+    interp.add_argument("--from", dest="start", type=Path, metavar="FILE.npz",
+                        help="start at a projection's latent (`project --out FILE.npz`) instead of --seed-a")
+    interp.add_argument("--to", dest="end", type=Path, metavar="FILE.npz", help="end at a projection's latent")
     interp.add_argument("--out", type=Path, required=True, help="FILE.png (a strip) or FILE.gif (an animation)")
     interp.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
 
@@ -176,7 +195,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["python", "-m", "ganlib", *map(str, argv)])
     try:
-        commands = {"train": cmd_train, "export": cmd_export, "sample": cmd_sample, "interpolate": cmd_interpolate, "score": cmd_score, "code": cmd_code,
+        commands = {"train": cmd_train, "export": cmd_export, "project": cmd_project, "sample": cmd_sample, "interpolate": cmd_interpolate, "score": cmd_score, "code": cmd_code,
                     "bench": cmd_bench, "train-classifier": cmd_train_classifier, "train-features": cmd_train_features}
         return commands[args.command](args)
     except GanStudioError as error:
@@ -369,12 +388,50 @@ def cmd_interpolate(args):
         raise GanStudioError("--steps must be at least 2")
     generator = load(args.path, args.device)
     check_output_memory(generator.model_cfg, args.steps, "--steps", run_memory_budget(runs_at_once=1))
+    start = read_latent(args.start, generator.model_cfg.latent_dim, "--from") if args.start else args.seed_a
+    end = read_latent(args.end, generator.model_cfg.latent_dim, "--to") if args.end else args.seed_b
     if args.out.suffix.lower() == ".gif":
-        generator.interpolate(args.seed_a, args.seed_b, args.steps, args.method, scale=1).save(args.out)
+        generator.interpolate(start, end, args.steps, args.method, scale=1).save(args.out)
     else:
-        write_images(generator.walk(args.seed_a, args.seed_b, args.steps, args.method), args.out, nrow=args.steps)
+        write_images(generator.walk(start, end, args.steps, args.method), args.out, nrow=args.steps)
     print(f"wrote a {args.steps}-step {args.method} path to {args.out}")
     return 0
+
+
+def cmd_project(args):
+    if args.out.suffix.lower() not in (".png", ".npz"):
+        raise GanStudioError(f"--out must end in .png or .npz, not '{args.out.suffix}'")
+    if not 1 <= args.steps <= 10_000:
+        raise GanStudioError("--steps must be from 1 to 10,000")
+    generator = load(args.path, args.device)
+    found = generator.project(args.image, args.class_name, steps=args.steps, seed=args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.suffix.lower() == ".npz":
+        np.savez_compressed(args.out, projection=found.projection.numpy(), input=found.input.numpy(),
+                            latent=found.latent.numpy(), distance=np.float32(found.distance),
+                            random_distance=np.float32(found.random_distance),
+                            label=np.int64(-1 if found.label is None else found.label))
+    else:
+        found.picture().save(args.out)
+    drawn = "" if found.label is None else f"; it drew class {printable(generator.classes[found.label])}"
+    nearest = "" if found.nearest_real is not None else " (the training images are not at hand: no nearest real one)"
+    print(f"projected in {found.seconds:.1f} s: distance {found.distance:.3f} (the best of 1,000 random samples: "
+          f"{found.random_distance:.3f}){drawn}; wrote {args.out}{nearest}")
+    return 0
+
+
+def read_latent(path, latent_dim, option):
+    """The latent [latent_dim] a projection saved (`project --out FILE.npz`), checked before use."""
+    try:
+        if path.stat().st_size > 2**20:
+            raise GanStudioError(f"{option} {path.name} is larger than a projection's file")
+        with np.load(path, allow_pickle=False) as arrays:
+            latent = arrays["latent"] if "latent" in arrays.files else None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise GanStudioError(f"{option} {path.name} is not a .npz file that `project` wrote") from error
+    if latent is None or latent.dtype.kind != "f" or latent.size != latent_dim or not np.isfinite(latent).all():
+        raise GanStudioError(f"{option} {path.name} holds no latent of this generator ({latent_dim} finite numbers)")
+    return torch.from_numpy(latent.reshape(latent_dim).astype(np.float32))
 
 
 def cmd_score(args):

@@ -120,6 +120,24 @@ def kl_from_uniform(histogram):
     return float(sum(p * math.log(p * k) for p in histogram if p > 0))
 
 
+def meter_network(dataset_name, device="cpu"):
+    """The meter's frozen network for a dataset: the digit classifier for digits, the colour features otherwise."""
+    with torch.random.fork_rng(devices=[]):  # building layers draws from the global RNG a run replays
+        network = load_digit_classifier(device=device) if dataset_name in DIGIT_DATASETS else \
+            load_image_features(device=device)
+    # NHWC: twice as fast on the CPU (max pooling above all), so a score costs little time per epoch
+    return network.to(memory_format=torch.channels_last).eval().requires_grad_(False)
+
+
+def meter_input(images, digits):
+    """Images [N, C, H, W] in [-1, 1] as the meter's network reads them (the digit classifier: 28×28 grayscale)."""
+    if digits:
+        images = images.mean(1, keepdim=True) if images.shape[1] == 3 else images
+        if images.shape[-1] != 28:
+            images = F.interpolate(images, size=(28, 28), mode="bilinear", antialias=True)
+    return images.contiguous(memory_format=torch.channels_last)
+
+
 class QualityMeter:
     """Scores batches of generated images against real images of the same dataset; built once per run."""
 
@@ -128,10 +146,7 @@ class QualityMeter:
         other real images whose score says how close "as good as real" is."""
         self.digits, self.device = dataset_name in DIGIT_DATASETS, device
         self.emoji = dataset_name == "emoji"  # the colour meter's network names kinds of emoji, nothing else
-        with torch.random.fork_rng(devices=[]):  # building layers draws from the global RNG a run replays
-            network = load_digit_classifier(device=device) if self.digits else load_image_features(device=device)
-        # NHWC: twice as fast on the CPU (max pooling above all), so a score costs little time per epoch
-        self.network = network.to(memory_format=torch.channels_last).eval().requires_grad_(False)
+        self.network = meter_network(dataset_name, device)
         self.real_features = self._features_and_probabilities(real_images)[0]
         self.real_stats = gaussian_stats(self.real_features)
         self.real_spread = mean_pairwise_distance(self.real_features)
@@ -161,12 +176,7 @@ class QualityMeter:
     def _features_and_probabilities(self, images):
         features, probabilities = [], []
         for chunk in images.split(500):
-            chunk = chunk.to(self.device, torch.float32)
-            if self.digits:  # the classifier reads 28×28 grayscale
-                chunk = chunk.mean(1, keepdim=True) if chunk.shape[1] == 3 else chunk
-                if chunk.shape[-1] != 28:
-                    chunk = F.interpolate(chunk, size=(28, 28), mode="bilinear", antialias=True)
-            feature = self.network.features(chunk.contiguous(memory_format=torch.channels_last))
+            feature = self.network.features(meter_input(chunk.to(self.device, torch.float32), self.digits))
             if self.digits or self.emoji:
                 probabilities.append(self.network.head(feature).softmax(1))
             features.append(feature)

@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
+from studio.drawing import drawing_view
 from studio.session import (HEARTBEAT_SECONDS, generator_folders, keep_alive, page_setup, plain, run_manager, session_id,
                        staged_upload)
 from ganlib import charts
@@ -62,6 +63,18 @@ def cached_training_images(dataset, image_size, channels, data_dir):
     if not isinstance(data, TensorImages):
         return None
     return data.images, typical_real_distance(data.images)
+
+
+def training_images_here(checkpoint, data_dir):
+    """The generator's training images where this server has them (uint8 [N, C, H, W]), else None."""
+    model, train = checkpoint.model_cfg, checkpoint.train_cfg
+    if train.dataset == "folder" and not data_dir:
+        return None
+    try:
+        training = cached_training_images(train.dataset, model.image_size, model.channels, data_dir)
+    except GanStudioError:
+        return None
+    return training[0] if training else None
 
 
 def file_stamp(path):
@@ -281,6 +294,7 @@ latents, images, truncation = samples_view(generator, checkpoint.model_cfg.laten
 if checkpoint.model_cfg.latent_codes or checkpoint.model_cfg.classes:
     codes_view(generator, checkpoint, names)
 interpolation_view(generator, latents, truncation, asked)
+drawing_view(generator, checkpoint, (str(path), stamp), names, latents, lambda: training_images_here(checkpoint, data_dir))
 focus = st.selectbox("Sample to study", range(len(latents)), format_func=lambda i: f"#{i}", key="explore_focus")
 nearest_view(checkpoint, images, focus, data_dir)
 directions_view(generator, path, stamp, latents, focus, asked)

@@ -130,6 +130,50 @@ def test_latent_explorer_shows_digits_and_morphs_them(app_url, browser, tmp_path
     assert moved.get_attribute("src") != before  # the sample moved
 
 
+def draw_with_mouse(page, canvas, strokes, steps=8):
+    """Draw strokes (lists of points in the unit square) on a canvas as a person does: press, move, release."""
+    box = canvas.bounding_box()
+    for stroke in strokes:
+        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=steps)
+        page.mouse.up()
+
+
+def test_latent_explorer_projects_a_digit_drawn_with_the_mouse_and_walks_from_it(app_url, browser, tmp_path):
+    from drawn_digits import STROKES
+
+    shots = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS", tmp_path))
+    page = open_from_home(browser, app_url, "Latent explorer")
+    canvas = page.get_by_label("Drawing canvas")
+    canvas.wait_for(timeout=60_000)
+    canvas.scroll_into_view_if_needed()
+    project = page.get_by_role("button", name="Project", exact=True)
+    assert project.is_disabled()  # nothing drawn yet
+    draw_with_mouse(page, canvas, STROKES[7])
+    deadline = time.monotonic() + 15
+    while project.is_disabled() and time.monotonic() < deadline:  # the stroke reaches Python, which enables it
+        page.wait_for_timeout(200)
+    project.click()
+    page.get_by_text(re.compile(r"It drew class 7\.")).wait_for(timeout=60_000)
+    caption = page.get_by_text(re.compile(r"closest drawing is \d\.\d\d from yours")).inner_text()
+    distance, random_best = map(float, re.findall(r"(\d\.\d\d)(?: from yours|;)", caption)[:2])
+    assert distance < random_best
+    walk = page.locator("[data-testid='stImage']").filter(has_text="From your drawing to").locator("img")
+    walk.wait_for(timeout=30_000)
+    assert walk.get_attribute("src")
+    page.get_by_role("button", name="Download the walk").wait_for(timeout=30_000)
+    page.get_by_text("Your own drawing").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "explorer-drawing.png"), full_page=False)
+    page.get_by_role("button", name="Clear", exact=True).click()
+    deadline = time.monotonic() + 15
+    while not project.is_disabled() and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert project.is_disabled()
+
+
 def test_playground_plays_steps_and_takes_points_drawn_on_its_canvas(app_url, browser, tmp_path):
     shots = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS", tmp_path))
     page = open_from_home(browser, app_url, "2D Playground")
