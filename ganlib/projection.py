@@ -34,7 +34,7 @@ MAX_IMAGE_BYTES = 20 * 2**20
 DIGIT_BOX = 20 / 28  # MNIST's digits: the ink fitted in 20 × 20 pixels of 28 × 28, centred by its mass
 
 
-@dataclass
+@dataclass(repr=False)
 class Projection:
     """What a projection found: images [1, C, H, W] in [-1, 1], the latent [1, D], and distances as root-mean-square
     pixel differences in [-1, 1] (0 is a copy, 1 is far)."""
@@ -51,6 +51,11 @@ class Projection:
     def picture(self):
         """Yours, the generator's closest and the nearest real image side by side (a PIL image)."""
         return side_by_side(self, self.nearest_real)
+
+    def __repr__(self):
+        drew = "" if self.label is None else f", class {self.label}"
+        return (f"<Projection: distance {self.distance:.3f} (the best of {SEARCH:,} random samples: "
+                f"{self.random_distance:.3f}){drew}, {self.seconds:.1f} s>")
 
     def _repr_png_(self):  # a notebook shows the picture
         buffer = io.BytesIO()

@@ -32,7 +32,7 @@ def test_the_example_notebook_runs_and_shows_its_pictures(tmp_path, monkeypatch)
                             resources={"metadata": {"path": str(tmp_path / "docs")}}).execute()
     shown = [outputs_of(cell) for cell in notebook.cells if cell.cell_type == "code"]
     assert not [cell for cell in notebook.cells if any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
-    run, chart, grid, quality, sample, walk, score = shown[2:]
+    run, chart, grid, quality, sample, walk, score, projection, walk_from_drawing = shown[2:]
     assert "<TrainingRun finished" in run["text/plain"] and "legible" in run["text/plain"]
     assert (tmp_path / "docs" / "runs" / "notebook-minute" / "checkpoint.safetensors").is_file()
     assert "application/vnd.plotly.v1+json" in chart or "text/html" in chart
@@ -40,3 +40,5 @@ def test_the_example_notebook_runs_and_shows_its_pictures(tmp_path, monkeypatch)
     assert "'legible'" in quality["text/plain"] and "'real_frechet'" in quality["text/plain"]
     assert walk["text/html"].startswith('<img src="data:image/gif;base64,')
     assert "legible" in score["stdout"] and "Fréchet" in score["stdout"]
+    assert projection["image/png"] and "class 7" in walk_from_drawing["stdout"]
+    assert walk_from_drawing["text/html"].startswith('<img src="data:image/gif;base64,')
