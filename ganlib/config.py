@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from .errors import ConfigError
 
-IMAGE_SIZES = (28, 32, 64, 128)
+IMAGE_SIZES = (28, 32, 64, 128, 256)
 PRECISIONS = ("auto", "fp32", "bf16")
 IMAGE_FAMILIES = ("mlp", "dcgan", "fastgan")
 NOISES = ("gaussian", "uniform")

@@ -47,8 +47,8 @@ def keep_wanted(lines, wanted):
 
 def standalone_script(model_cfg, train_cfg, source):
     """The script's text: a PyTorch file that trains this setup with no GAN Studio import."""
-    if model_cfg.family not in ("mlp", "dcgan"):
-        raise ConfigError(f"only the MLP GAN and the DCGAN can be written out as a script yet, not {model_cfg.family}")
+    if model_cfg.family not in ("mlp", "dcgan", "fastgan"):
+        raise ConfigError(f"the {model_cfg.family} family cannot be written out as a script")
     values = {**vars(model_cfg), **vars(train_cfg),
               "steps": train_cfg.max_steps or DEFAULT_STEPS, "SOURCE": source,
               "TITLE": f"{model_cfg.family.upper()} on {train_cfg.dataset}, {model_cfg.image_size}×{model_cfg.image_size}"

@@ -25,7 +25,8 @@ def test_skip_layer_excitation_gates_each_channel_of_a_map_eight_times_larger():
 
 
 def test_the_generator_draws_every_size_with_excitation_from_32_px_on():
-    for size, excited in ((32, ["32"]), (64, ["32", "64"]), (128, ["32", "64", "128"])):
+    for size, excited in ((32, ["32"]), (64, ["32", "64"]), (128, ["32", "64", "128"]),
+                          (256, ["32", "64", "128", "256"])):
         model_cfg, _ = preset("fastgan", image_size=size)
         generator = FastGANGenerator(model_cfg)
         assert list(generator.excite) == excited
