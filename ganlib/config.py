@@ -31,6 +31,9 @@ class ModelConfig:
         if not is_whole(self.image_size) or self.image_size not in IMAGE_SIZES:
             sizes = ", ".join(map(str, IMAGE_SIZES))
             raise ConfigError(f"image size {self.image_size} is not supported; choose one of {sizes}")
+        if self.family == "fastgan" and self.image_size < 32:
+            raise ConfigError(f"the few-shot GAN doubles its maps from 4 px, so it draws 32 px and up, not "
+                              f"{self.image_size}: choose image size 32 or more")
         if not is_whole(self.channels) or self.channels not in (1, 3):
             raise ConfigError(f"channels must be 1 (grayscale) or 3 (RGB), not {self.channels}")
         for name in ("latent_dim", "g_width", "d_width"):

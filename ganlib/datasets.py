@@ -358,9 +358,10 @@ class DatasetSpec:
         return self.class_names(data_dir) if callable(self.class_names) else self.class_names
 
     def settings(self, family):
-        """What the dataset brings to a run of `family`: its natural size and channels, and its DCGAN recipe."""
-        return {"image_size": self.image_size, "channels": self.channels,
-                **(self.dcgan_recipe if family == "dcgan" else {})}
+        """What the dataset brings to a run of `family`: its natural size (the few-shot GAN's 32 px for 28-px
+        digits) and channels, and its DCGAN recipe."""
+        size = max(self.image_size, 32) if family == "fastgan" else self.image_size
+        return {"image_size": size, "channels": self.channels, **(self.dcgan_recipe if family == "dcgan" else {})}
 
 
 FASHION_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",

@@ -1,5 +1,6 @@
 """The few-shot family (FastGAN, sized for a CPU): skip-layer excitation, D's decoders, the colour DiffAugment, and a
 short run through the whole engine."""
+import pytest
 import torch
 
 from ganlib.augment import color
@@ -92,3 +93,13 @@ def test_a_short_colour_run_trains_saves_and_loads_like_any_other(tmp_path, monk
     assert generator(torch.randn(2, model_cfg.latent_dim)).shape == (2, 3, 32, 32)
     gan = GAN(model_cfg, train_cfg, torch.device("cpu"))
     assert gan.discriminator.rebuilds and gan.channels_last
+
+
+def test_below_32_px_the_few_shot_gan_is_refused_in_words_and_digits_get_32_px():
+    from ganlib.api import run_configs
+    from ganlib.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="draws 32 px and up, not 28"):
+        preset("fastgan", image_size=28, channels=1)[0].validate()
+    model_cfg, _ = run_configs("fastgan", "mnist-sample", conditional=False)
+    assert (model_cfg.image_size, model_cfg.channels, model_cfg.classes) == (32, 1, 0)
