@@ -272,8 +272,8 @@ def test_explorer_shows_the_shipped_generators_with_every_view(monkeypatch):
     shipped = app.sidebar.selectbox(key="explore_shipped")
     assert shipped.options[0] == "mnist-cdcgan" and {"mnist-dcgan", "emoji-dcgan", "mnist-mlp"} <= set(shipped.options)
     assert [s.value for s in app.subheader] == ["Draw me a …", "Random samples", "Same style, another class",
-                                                "Walk from one sample to another", "Invented or memorized?",
-                                                "Move along the generator's main directions"]
+                                                "Walk from one sample to another", "Your own drawing",
+                                                "Invented or memorized?", "Move along the generator's main directions"]
     app.session_state["explore_shipped"] = checkpoints_dir() / "mnist-dcgan.safetensors"  # latent codes, no classes
     app.run()
     assert [s.value for s in app.subheader][:2] == ["Random samples", "What each latent code draws"]
