@@ -11,7 +11,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .checkpoint import EXPORTED_NAME, export_generator, load_checkpoint, resolve_checkpoint_path
+from .checkpoint import EXPORTED_NAME, export_generator, resolve_checkpoint_path
 from .datasets import DATASETS
 from .errors import ConfigError
 from .text import printable
@@ -35,7 +35,7 @@ FIGURES = (  # (card key, what it says, its floor's key): the meter's figures a 
 )
 
 
-def export_hub(path, folder, command="", licence=None):
+def export_hub(path, folder, licence=None):
     """Write the Hub folder for a run folder or checkpoint into `folder` (new, or a previous export to refresh);
     returns the folder."""
     from .api import load  # (the api imports the engine's other fronts; this module is one of them)
@@ -45,16 +45,15 @@ def export_hub(path, folder, command="", licence=None):
         raise ConfigError(f"--hub {folder} already holds other files: choose a new folder (an earlier export is "
                           "refreshed in place)")
     weights = resolve_checkpoint_path(path)
-    checkpoint = load_checkpoint(weights)
-    if checkpoint.train_cfg.dataset not in DATASETS:
+    generator = load(weights)  # the generator alone, checked as every front checks weights
+    if generator.train_cfg.dataset not in DATASETS:
         raise ConfigError("the Hub folder is for image generators; a 2D Playground generator has no pictures to show")
-    licence = licence or DATASETS[checkpoint.train_cfg.dataset].licence
+    licence = licence or DATASETS[generator.train_cfg.dataset].licence
     if not LICENCE.match(licence):
         raise ConfigError(f"--license {licence[:40]!r} is not a licence identifier the Hub knows (e.g. mit, "
                           "cc-by-4.0, apache-2.0, other)")
     folder.mkdir(parents=True, exist_ok=True)
-    export_generator(weights, folder / EXPORTED_NAME, **({"command": command} if command else {}))
-    generator = load(folder)
+    export_generator(weights, folder / EXPORTED_NAME)
     generator.sample(64, seed=SAMPLES_SEED, nrow=8).save(folder / SAMPLES)
     (folder / "README.md").write_text(model_card(generator.checkpoint.card, generator, licence))
     return folder
