@@ -72,9 +72,25 @@ def train(dataset="mnist-sample", *, model=None, conditional=None, out=None, ten
     model_cfg, train_cfg = run_configs(model, dataset, conditional, **settings)
     if model_cfg.family == "mlp2d":
         raise ConfigError("2D datasets train on the Playground page or with `python -m ganlib train`")
-    out = Path(out) if out else Path("runs") / f"{model_cfg.family}-{train_cfg.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(out) if out else default_run_folder(model_cfg, train_cfg)
+    check_out_folder(out, "out", resume=None)
     run = TrainingRun(model_cfg, train_cfg, out, tensorboard=tensorboard, progress=progress and not background)
     return run.start() if background else run.start().wait()
+
+
+def default_run_folder(model_cfg, train_cfg):
+    """runs/MODEL-DATASET-TIME: a new folder for each run."""
+    return Path("runs") / f"{model_cfg.family}-{train_cfg.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def check_out_folder(out, option="--out", resume="--resume"):
+    """A new run gets a folder of its own: mixing it into another run's files (its metrics.csv appended to) would
+    corrupt both. `option` and `resume` name the caller's settings in the refusal."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{option} {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        carry_on = f"continue it with {resume} {out}, or " if resume else ""
+        raise ConfigError(f"{option} {out} already holds files (another run?): {carry_on}choose another {option}")
 
 
 class TrainingRun:
@@ -86,7 +102,6 @@ class TrainingRun:
         self.progress = ConsoleProgress(self.folder, train_cfg) if progress else None
         self.trainer = None
         self.resume, self.tensorboard = resume, tensorboard
-        self.elapsed = 0.0
         self._thread = None
         self._built = threading.Event()
         self._failure = None
@@ -110,7 +125,6 @@ class TrainingRun:
             self._built.set()
         if not self._failure:
             self.trainer.run()
-            self.elapsed = self.trainer.elapsed
 
     def _on_event(self, event):
         self.record.on_event(event)

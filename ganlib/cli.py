@@ -7,7 +7,6 @@ import argparse
 import json
 import shlex
 import sys
-import time
 import zipfile
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .api import TrainingRun, load, run_configs
+from .api import TrainingRun, check_out_folder, default_run_folder, load, run_configs
 from .bench import CASES, run_bench
 from .checkpoint import export_generator, load_checkpoint, load_generator
 from .classifier import CLASSIFIER_PATH, train_digit_classifier
@@ -31,7 +30,7 @@ from .images import scatter_picture, to_pil_grid
 from .latent import INTERPOLATIONS
 from .losses import LOSSES
 from .memory import check_output_memory
-from .projection import STEPS
+from .projection import SEARCH, STEPS
 from .pointgan import PointGAN, describe_point_metrics
 from .points import POINT_DATASETS
 from .quality import QUALITY_SAMPLES
@@ -195,8 +194,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["python", "-m", "ganlib", *map(str, argv)])
     try:
-        commands = {"train": cmd_train, "export": cmd_export, "project": cmd_project, "sample": cmd_sample, "interpolate": cmd_interpolate, "score": cmd_score, "code": cmd_code,
-                    "bench": cmd_bench, "train-classifier": cmd_train_classifier, "train-features": cmd_train_features}
+        commands = {"train": cmd_train, "export": cmd_export, "project": cmd_project, "sample": cmd_sample,
+                    "interpolate": cmd_interpolate, "score": cmd_score, "code": cmd_code, "bench": cmd_bench,
+                    "train-classifier": cmd_train_classifier, "train-features": cmd_train_features}
         return commands[args.command](args)
     except GanStudioError as error:
         print(f"error: {printable(error)}", file=sys.stderr)
@@ -251,15 +251,6 @@ def option_typed(args, name):
     return OPTIONS_BY_SETTING.get(name, f"--{name.replace('_', '-')}")
 
 
-def check_out_folder(out):
-    """A new run gets a folder of its own: mixing it into another run's files would corrupt both."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file, not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        raise ConfigError(f"--out {out} already holds files (another run?): continue it with --resume {out}, "
-                          "or choose another --out")
-
-
 def cmd_train(args):
     checkpoint = load_checkpoint(args.resume) if args.resume else None
     if checkpoint:  # resume with the run's own settings; only the limits may change
@@ -267,7 +258,7 @@ def cmd_train(args):
         out = args.out or (args.resume if args.resume.is_dir() else args.resume.parent)
     else:
         model_cfg, train_cfg = train_configs(args)
-        out = args.out or Path("runs") / f"{model_cfg.family}-{train_cfg.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+        out = args.out or default_run_folder(model_cfg, train_cfg)
         if rank_and_world_size()[0] == 0:  # under torchrun the other ranks would see the folder rank 0 made
             check_out_folder(out)
     if model_cfg.family == "mlp2d":
@@ -415,7 +406,7 @@ def cmd_project(args):
         found.picture().save(args.out)
     drawn = "" if found.label is None else f"; it drew class {printable(generator.classes[found.label])}"
     nearest = "" if found.nearest_real is not None else " (the training images are not at hand: no nearest real one)"
-    print(f"projected in {found.seconds:.1f} s: distance {found.distance:.3f} (the best of 1,000 random samples: "
+    print(f"projected in {found.seconds:.1f} s: distance {found.distance:.3f} (the best of {SEARCH:,} random samples: "
           f"{found.random_distance:.3f}){drawn}; wrote {args.out}{nearest}")
     return 0
 

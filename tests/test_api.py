@@ -52,6 +52,13 @@ def test_the_same_settings_as_the_command_line_and_unknown_ones_refused(tmp_path
     assert not (tmp_path / "x").exists()
 
 
+def test_a_new_run_never_writes_into_another_runs_folder(notebook_run):
+    before = (notebook_run.folder / "metrics.csv").read_text()
+    with pytest.raises(ConfigError, match=r"already holds files \(another run\?\): choose another out"):
+        ganlib.train(max_steps=1, out=notebook_run.folder, progress=False, **TINY)
+    assert (notebook_run.folder / "metrics.csv").read_text() == before
+
+
 def test_background_training_can_be_watched_and_stopped(tmp_path):
     run = ganlib.train(max_seconds=600, out=tmp_path / "bg", background=True, **TINY)
     assert run.status in ("starting", "running")
