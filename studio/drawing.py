@@ -14,7 +14,7 @@ import streamlit as st
 from studio.session import plain
 from ganlib.errors import GanStudioError
 from ganlib.latent import latent_path, render_gif, with_class
-from ganlib.projection import STEPS, nearest_training_image, prepare_image, project
+from ganlib.projection import SEARCH, STEPS, nearest_training_image, prepare_image, project
 
 CSS = """
 .gs-draw { display: inline-flex; flex-direction: column; gap: 0.5rem }
@@ -35,7 +35,7 @@ PEN = 22  # pixels of the 280-pixel canvas: about MNIST's stroke once scaled to 
 MAX_DRAWING_CHARS = 4 * 2**20  # a 280 × 280 PNG is far smaller; the page's state can be forged
 WALK_STEPS = 16
 LESSON = ("A GAN can draw only what it learned. Projection searches the generator's latent space for the point whose "
-          "drawing is closest to yours: it starts from the best of 1,000 random samples (for a conditional "
+          f"drawing is closest to yours: it starts from the best of {SEARCH:,} random samples (for a conditional "
           "generator, the best of every class) and moves them downhill on the pixel difference plus the difference "
           "the quality meter's network sees. Draw a digit and the digit generator answers with its own version. Draw "
           "a letter, a face or a scribble and see what it answers with; then try the notebooks' MLP generator, whose "
@@ -101,7 +101,7 @@ def drawing_view(generator, checkpoint, identity, names, latents, training_image
     result_col.image(found.picture(), width="content")
     drew = "" if found.label is None else f" It drew class {names[found.label]}."
     result_col.caption(plain(f"The generator's closest drawing is {found.distance:.2f} from yours (root-mean-square "
-                             f"pixel difference, 0 is a copy); the best of 1,000 random samples was "
+                             f"pixel difference, 0 is a copy); the best of {SEARCH:,} random samples was "
                              f"{found.random_distance:.2f}; {found.seconds:.1f} s.{drew}"))
     walk_view(result_col, generator, model_cfg, found, names, latents)
 
