@@ -29,8 +29,9 @@ CODE_COLUMNS = 8
 NEIGHBOURS = 8
 DIRECTIONS = 4
 SLIDER_REACH = 3.0  # in standard deviations of the latent
-TRUNCATION_NOTE = ("Truncation draws z closer to the centre of the Gaussian: lower values give cleaner, more "
-                   "typical images and less variety; 0 turns it off.")
+TRUNCATION_NOTE = ("Truncation draws z closer to the centre of the Gaussian, trading variety for typical images. "
+                   "Digits get more legible; emoji fade towards the average emoji, a white background "
+                   "(docs/quality.md: \"Truncation\"). 0 turns it off.")
 SLERP_NOTE = ("A Gaussian latent lives near a sphere of radius √D. `lerp` cuts straight through the sphere's "
               "emptier inside, where images fade; `slerp` follows the sphere, so every frame looks typical.")
 CLASS_NOTE = ("This generator was trained with labels: the first entries of its latent say which class to draw. "
