@@ -86,9 +86,11 @@ def build_parser():
     train.add_argument("--hidden-layers", type=int, help="mlp2d: hidden layers of G and D")
     train.add_argument("--noise", choices=NOISES, help="mlp2d: the noise distribution")
     train.add_argument("--optimizer", choices=OPTIMIZERS, help="mlp2d: adam (default) or sgd")
-    train.add_argument("--r1-gamma", type=float, help="weight of the R1 penalty on D's gradient at real data; 0: off")
-    train.add_argument("--lr-decay", action="store_true", default=None,
-                       help="learning rates fall linearly to 0 over the run's budget (epochs, steps or seconds)")
+    train.add_argument("--r1-gamma", type=float,
+                       help="weight of the R1 penalty on D's gradient at real data; 0: off (colour data: 1)")
+    train.add_argument("--lr-decay", action=argparse.BooleanOptionalAction,
+                       help="learning rates fall linearly to 0 over the run's budget (epochs, steps or seconds); "
+                            "on by default for colour data")
     train.add_argument("--augment", help="DiffAugment for D: translation, cutout, or both comma-separated; '' for none")
     train.add_argument("--seed", type=int)
     train.add_argument("--device", choices=DEVICE_CHOICES)

@@ -30,7 +30,9 @@ from studio.live_view import live_view
 MLP = ("The notebooks' MLP GAN: their layers, Adam 2e-4, batch 64, 50 epochs, plus an R1 penalty (γ 10) on D. "
        "Set R1 to 0 to train it exactly as the notebooks did: it then collapses to a few digits.")
 COLOUR = ("The recommended DCGAN on the shipped emoji, in colour at 32 px, for five minutes: colour takes longer "
-          "than digits. Faces, flags and symbols appear first; fine detail takes longer.")
+          "than digits. An R1 penalty keeps D from winning the game (left alone it does, after a few minutes, and "
+          "the samples decay), and the learning rates fall to 0 as the five minutes run out. Faces, flags and "
+          "symbols appear first; fine detail takes longer. Tick Conditional to ask it for a category (Flags).")
 NO_LABELS = ("The recommended DCGAN without the labels: G is never told which digit an image shows and must find the "
              "ten digits on its own, helped by ten latent codes that D must read back. It draws digits too, but "
              "more of them broken or half one digit, half another: where one digit's region of the latent space "

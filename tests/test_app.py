@@ -120,6 +120,8 @@ def test_a_dataset_brings_its_size_and_recipe_as_on_the_command_line():
     assert app.sidebar.selectbox(key="train_image_size").value == 32 and app.sidebar.radio(key="train_channels").value == 3
     assert app.sidebar.number_input(key="train_latent_codes").value == 0  # the emoji recipe: no codes
     assert app.sidebar.checkbox(key="train_conditional").value is False  # nor labels
+    assert app.sidebar.number_input(key="train_r1_gamma").value == 1.0  # R1 and falling rates hold D back
+    assert app.sidebar.checkbox(key="train_lr_decay").value is True
     app.sidebar.checkbox(key="train_conditional").check().run()
     app.sidebar.checkbox(key="train_conditional").uncheck().run()
     assert app.sidebar.number_input(key="train_latent_codes").value == 0  # unticked: emoji's recipe again
@@ -129,6 +131,7 @@ def test_a_dataset_brings_its_size_and_recipe_as_on_the_command_line():
     assert app.sidebar.selectbox(key="train_image_size").value == 28 and app.sidebar.radio(key="train_channels").value == 1
     assert app.sidebar.checkbox(key="train_conditional").value is True  # the digits' recipe: told the labels
     assert app.sidebar.number_input(key="train_latent_codes").value == 0
+    assert app.sidebar.number_input(key="train_r1_gamma").value == 0 and not app.sidebar.checkbox(key="train_lr_decay").value
 
 
 def test_own_images_need_an_upload_or_a_path():

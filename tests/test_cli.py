@@ -48,6 +48,16 @@ def test_digits_train_conditional_unless_told_otherwise_and_other_data_needs_ask
     assert labels_and_codes("--dataset", "emoji") == (0, 0)  # the emoji recipe: neither
 
 
+def test_emoji_train_with_r1_and_falling_learning_rates_unless_told_otherwise():
+    parse = lambda *args: train_configs(build_parser().parse_args(["train", *args]))[1]
+    held = lambda *args: (parse(*args).r1_gamma, parse(*args).lr_decay)
+    assert held("--dataset", "emoji") == (1.0, True)  # the emoji recipe: D must not win the colour game
+    assert held("--dataset", "emoji", "--r1-gamma", "0", "--no-lr-decay") == (0.0, False)
+    assert held() == (0.0, False) and held("--lr-decay") == (0.0, True)  # digits: the minute's settings
+    assert held("--dataset", "emoji", "--model", "fastgan") == (0.0, False)  # the recipe is the DCGAN's
+    assert held("--dataset", "folder", "--data-dir", "x") == (1.0, True)  # your colour images: the same two
+
+
 def test_a_run_that_only_the_clock_ends_trains_and_exits_cleanly(tmp_path, capsys):
     out = tmp_path / "timed"
     assert main(["train", "--max-seconds", "1", "--out", str(out), *TINY]) == 0
