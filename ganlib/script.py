@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from .errors import ConfigError
+from .losses import R1_INTERVAL
 
 TEMPLATE = Path(__file__).with_name("script_template.py.txt")
 DEFAULT_STEPS = 3000  # what a run without a step limit gets: about the recommended preset's minute on 2 CPU cores
@@ -50,7 +51,7 @@ def standalone_script(model_cfg, train_cfg, source):
     if model_cfg.family not in ("mlp", "dcgan", "fastgan"):
         raise ConfigError(f"the {model_cfg.family} family cannot be written out as a script")
     values = {**vars(model_cfg), **vars(train_cfg),
-              "steps": train_cfg.max_steps or DEFAULT_STEPS, "SOURCE": source,
+              "steps": train_cfg.max_steps or DEFAULT_STEPS, "SOURCE": source, "r1_interval": R1_INTERVAL,
               "TITLE": f"{model_cfg.family.upper()} on {train_cfg.dataset}, {model_cfg.image_size}×{model_cfg.image_size}"
                        f"×{model_cfg.channels}{', class-conditional' if model_cfg.classes else ''}"}
     lines = keep_wanted(TEMPLATE.read_text().splitlines(), features(model_cfg, train_cfg))
