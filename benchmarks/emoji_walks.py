@@ -1,11 +1,12 @@
 """How often a colour generator's samples, and the frames of walks between them, read as emoji.
 
-    python -m benchmarks.emoji_walks CHECKPOINT [--seed 0] [--truncation 0 1.5 1.0]
+    python -m benchmarks.emoji_walks CHECKPOINT [--seed 0] [--truncation 0 2 1.5 1]
 
 For each truncation: the colour meter's figures on 1,000 samples (read as emoji, Fréchet and coverage, each beside
 the floor), then 40 walks (slerp, 10 frames, as the explorer draws them) between pairs of samples that both read as
 emoji: the share of the 8 frames between the ends that read as emoji too, and the share of walks where every frame
-does. A walk that melts a flag into a smear and back scores low on both.
+does (for a conditional generator, also with both ends asking for one category). A walk that melts a flag into a
+smear and back scores low on both.
 """
 import argparse
 
@@ -56,6 +57,10 @@ def main():
         print(f"truncation {truncation or 'off'}: read as emoji {score.recognised:.0%}, "
               f"Fréchet {score.frechet / floor.frechet:.2f}× floor, covers {score.coverage / floor.coverage:.2f}× "
               f"floor; walks between emoji: {interior:.0%} of frames read as emoji, {whole:.0%} all the way")
+        if model_cfg.classes:  # as the explorer walks with a category chosen: the far end asks for the near end's
+            ends[1::2, :model_cfg.classes] = ends[0::2, :model_cfg.classes]
+            interior, whole = walk_figures(meter, generator.network, ends)
+            print(f"  within one category: {interior:.0%} of frames read as emoji, {whole:.0%} all the way")
 
 
 if __name__ == "__main__":

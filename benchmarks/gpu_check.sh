@@ -16,3 +16,8 @@ for batch in 64 512; do
 done
 timeout 90 python3 -m ganlib train --max-seconds 30 --out "$out/run" 2>&1 | tr '\r' '\n' | grep -v "it/s\]$" | tail -6
 python3 -m ganlib score "$out/run"
+timeout 300 python3 -m benchmarks.colour_speed --steps 40 2>&1 | grep -v Warning | tee "$out/colour_speed.txt"
+# A colour run: 64-px emoji, conditional, EMOJI_SECONDS long (600 for ten minutes, in a call of its own)
+secs=${EMOJI_SECONDS:-120}
+timeout $((secs + 120)) python3 -m ganlib train --dataset emoji --image-size 64 --conditional --max-seconds "$secs" \
+  --out "$out/emoji64" 2>&1 | tr '\r' '\n' | grep "how real\|max_seconds" | tail -2

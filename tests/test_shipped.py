@@ -72,8 +72,11 @@ def test_each_card_states_quality_figures_that_the_meter_reproduces(path):
     if meter.digits:
         assert score.class_histogram == pytest.approx(card["quality"]["class_histogram"], abs=0.01)
         assert score.legible == pytest.approx(card["quality"]["legible"], abs=0.01)
-    if checkpoint.model_cfg.classes:
-        assert score.as_asked == pytest.approx(card["quality"]["as_asked"], abs=0.01)
+        if checkpoint.model_cfg.classes:
+            assert score.as_asked == pytest.approx(card["quality"]["as_asked"], abs=0.01)
+    else:  # colour: how varied, and for emoji how many read as one
+        assert score.coverage == pytest.approx(card["quality"]["coverage"], abs=0.01)
+        assert score.recognised == pytest.approx(card["quality"]["recognised"], abs=0.01)
 
 
 def test_the_label_free_dcgan_draws_every_digit_about_equally():
