@@ -88,6 +88,8 @@ def build_parser():
     train.add_argument("--optimizer", choices=OPTIMIZERS, help="mlp2d: adam (default) or sgd")
     train.add_argument("--r1-gamma", type=float,
                        help="weight of the R1 penalty on D's gradient at real data; 0: off (colour data: 1)")
+    train.add_argument("--r1-every", type=int,
+                       help="1: R1 in every D step; N: lazily, every N-th step at N times the weight (colour data: 16)")
     train.add_argument("--lr-decay", action=argparse.BooleanOptionalAction,
                        help="learning rates fall linearly to 0 over the run's budget (epochs, steps or seconds); "
                             "on by default for colour data")
@@ -207,8 +209,8 @@ def main(argv=None):
 
 SETTING_NAMES = ("data_dir", "loss", "epochs", "max_seconds", "max_steps", "batch_size", "lr_g", "lr_d", "beta1",
                  "beta2", "d_steps", "ema_decay", "image_size", "channels", "latent_dim", "latent_codes", "g_width",
-                 "d_width", "d_dropout", "d_batchnorm", "hidden_layers", "noise", "optimizer", "r1_gamma", "augment",
-                 "lr_decay", "seed", "device", "precision", "cuda_graph", "channels_last")
+                 "d_width", "d_dropout", "d_batchnorm", "hidden_layers", "noise", "optimizer", "r1_gamma", "r1_every",
+                 "augment", "lr_decay", "seed", "device", "precision", "cuda_graph", "channels_last")
 RESUME_MAY_CHANGE = ("epochs", "max_steps", "max_seconds", "device")  # how long and where; never what is trained
 
 

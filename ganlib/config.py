@@ -65,6 +65,7 @@ class TrainConfig:
     beta2: float = 0.999
     d_steps: int = 1  # discriminator updates per generator update
     r1_gamma: float = 0.0  # weight of the R1 penalty ‖∇D(x)‖² on real images; 0: off
+    r1_every: int = 1  # 1: the penalty in every D loss; N: lazily, every N-th step at N× in a D update of its own
     augment: str = ""  # DiffAugment policy for what D sees, e.g. "translation,cutout"; "": none
     lr_decay: bool = False  # learning rates fall linearly to 0 over the budget (epochs, steps or seconds)
     ema_decay: float = 0.999  # grids and exports show an exponential moving average of G; 0 turns it off
@@ -96,6 +97,7 @@ class TrainConfig:
         check_range("beta2", self.beta2, 0.0, 0.9999)
         check_whole("d_steps", self.d_steps, 1, 20)
         check_range("r1_gamma", self.r1_gamma, 0.0, 1000.0)
+        check_whole("r1_every", self.r1_every, 1, 1000)
         if not isinstance(self.augment, str) or check_policy(self.augment):
             raise ConfigError(f"augment must name augmentations separated by commas ({', '.join(POLICIES)}), "
                               f"not {str(self.augment)[:40]!r}")

@@ -15,7 +15,7 @@ from .checkpoint import load_state, optimizer_state_dict
 from .cudagraph import GraphedStep
 from .device import autocast_dtype
 from .errors import CheckpointError, ConfigError
-from .losses import R1_INTERVAL, get_loss, gradient_penalty, r1_penalty
+from .losses import get_loss, gradient_penalty, r1_penalty
 from .memory import SAMPLING_CHUNK
 from .models import asked_classes, average_weight, build_models, calibrate_batchnorm, chosen_codes, update_average
 
@@ -96,7 +96,7 @@ class GAN:
         if self.sample_generator is not self.generator:
             self.ema_weight.fill_(average_weight(self.cfg.ema_decay, self.step))
         metrics = self._step_fn(real) if labels is None else self._step_fn(real, labels)
-        if self.cfg.r1_gamma and self.step % R1_INTERVAL == 0:
+        if self.cfg.r1_gamma and self.cfg.r1_every > 1 and self.step % self.cfg.r1_every == 0:
             self._r1_step(real, labels)
         self.step += 1
         return metrics
@@ -105,6 +105,9 @@ class GAN:
         G, D, loss = self.train_generator, self.train_discriminator, self.loss
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
+        r1_here = self.cfg.r1_gamma and self.cfg.r1_every == 1  # lazy R1 takes an update of its own instead
+        if r1_here:
+            real = real.detach().requires_grad_(True)
         z = torch.randn(real.shape[0], self.model_cfg.latent_dim, device=self.device, generator=self.rng)
         with self.autocast():
             fake = G(z)  # [B, C, H, W]; reused by the G step below, as in the DCGAN example
@@ -126,6 +129,8 @@ class GAN:
                 d_real = d_real.float()
                 d_fake, code_loss = self._judge(D, seen(fake_for_d), z_for_d)
                 loss_d = loss.d_loss(d_real, d_fake) + code_loss + rebuild_loss
+                if r1_here:
+                    loss_d = loss_d + self.cfg.r1_gamma / 2 * r1_penalty(d_real, real)
                 if loss.gradient_penalty:
                     loss_d = loss_d + loss.gradient_penalty * self._gradient_penalty(real.detach(), fake_for_d,
                                                                                      labels)
@@ -153,15 +158,17 @@ class GAN:
                             loss.score(d_fake.detach()).mean(), grad_norm_g, grad_norm_d]).float()
 
     def _r1_step(self, real, labels=None):
-        """A D update of its own on the R1 penalty alone, R1_INTERVAL times its weight: D's slope at the real images
-        themselves (not augmented). Eager, also beside a captured step: the captured step keeps its shape, and
-        the gradients it writes are zeroed in place, not dropped."""
+        """Lazy R1 (Karras et al. 2020, StyleGAN2): every r1_every-th step, a D update of its own on the penalty
+        alone at r1_every times its weight, at the real images themselves (not augmented). It pulls D about as hard
+        on average while the double backward runs once in r1_every steps (docs/quality.md: "The colour preset").
+        Eager, also beside a captured step: that step keeps its shape, and the gradients it writes are zeroed in
+        place, not dropped."""
         real = real.detach().requires_grad_(True)
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         with self.autocast():
             logits = self.train_discriminator(real, labels).float()
-        penalty = self.cfg.r1_gamma / 2 * R1_INTERVAL * r1_penalty(logits, real)
+        penalty = self.cfg.r1_gamma / 2 * self.cfg.r1_every * r1_penalty(logits, real)
         self.opt_d.zero_grad(set_to_none=False)
         penalty.backward()
         self.opt_d.step()

@@ -77,12 +77,6 @@ def get_loss(name):
     return LOSSES[name]
 
 
-# Lazy R1 (Karras et al. 2020, StyleGAN2): the penalty every 16th step at 16 times its weight pulls D as hard on
-# average, while its double backward, which cost a colour step 1.6–2.9× its time, runs once in 16 steps
-# (docs/quality.md: "The colour preset").
-R1_INTERVAL = 16
-
-
 def r1_penalty(real_logits, real):
     """R1: ‖∇ₓD(x)‖² on real data, averaged over the batch (`real` must require grad). It keeps D flat where the
     data is, so G is not thrown from mode to mode (Mescheder et al., 2018)."""

@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 from .errors import ConfigError
-from .losses import R1_INTERVAL
 
 TEMPLATE = Path(__file__).with_name("script_template.py.txt")
 DEFAULT_STEPS = 3000  # what a run without a step limit gets: about the recommended preset's minute on 2 CPU cores
@@ -24,7 +23,9 @@ def features(model_cfg, train_cfg):
         model_cfg.family: True, "conditional": conditional, "codes": codes, "one_hot": conditional or codes,
         "plain_d": model_cfg.family == "dcgan" and not (conditional or codes),
         "plain_judge": not (conditional or codes), "dropout": model_cfg.family == "dcgan" and model_cfg.d_dropout > 0,
-        "d_batchnorm": model_cfg.d_batchnorm, "r1": train_cfg.r1_gamma > 0, "gp": train_cfg.loss == "wgan-gp",
+        "d_batchnorm": model_cfg.d_batchnorm, "any_r1": train_cfg.r1_gamma > 0,
+        "r1": train_cfg.r1_gamma > 0 and train_cfg.r1_every == 1,
+        "lazy_r1": train_cfg.r1_gamma > 0 and train_cfg.r1_every > 1, "gp": train_cfg.loss == "wgan-gp",
         "augment": bool(policy), "color": "color" in policy, "translation": "translation" in policy, "cutout": "cutout" in policy,
         "ema": train_cfg.ema_decay > 0, "lr_decay": train_cfg.lr_decay,
         f"loss_{'wgan' if train_cfg.loss == 'wgan-gp' else train_cfg.loss}": True}.items() if wanted}
@@ -51,7 +52,7 @@ def standalone_script(model_cfg, train_cfg, source):
     if model_cfg.family not in ("mlp", "dcgan", "fastgan"):
         raise ConfigError(f"the {model_cfg.family} family cannot be written out as a script")
     values = {**vars(model_cfg), **vars(train_cfg),
-              "steps": train_cfg.max_steps or DEFAULT_STEPS, "SOURCE": source, "r1_interval": R1_INTERVAL,
+              "steps": train_cfg.max_steps or DEFAULT_STEPS, "SOURCE": source,
               "TITLE": f"{model_cfg.family.upper()} on {train_cfg.dataset}, {model_cfg.image_size}×{model_cfg.image_size}"
                        f"×{model_cfg.channels}{', class-conditional' if model_cfg.classes else ''}"}
     lines = keep_wanted(TEMPLATE.read_text().splitlines(), features(model_cfg, train_cfg))

@@ -121,6 +121,7 @@ def test_a_dataset_brings_its_size_and_recipe_as_on_the_command_line():
     assert app.sidebar.number_input(key="train_latent_codes").value == 0  # the emoji recipe: no codes
     assert app.sidebar.checkbox(key="train_conditional").value is False  # nor labels
     assert app.sidebar.number_input(key="train_r1_gamma").value == 1.0  # R1 and falling rates hold D back
+    assert app.sidebar.number_input(key="train_r1_every").value == 16  # R1 lazily: 2.6× the steps at 32 px
     assert app.sidebar.checkbox(key="train_lr_decay").value is True
     app.sidebar.checkbox(key="train_conditional").check().run()
     app.sidebar.checkbox(key="train_conditional").uncheck().run()

@@ -50,12 +50,14 @@ def test_digits_train_conditional_unless_told_otherwise_and_other_data_needs_ask
 
 def test_emoji_train_with_r1_and_falling_learning_rates_unless_told_otherwise():
     parse = lambda *args: train_configs(build_parser().parse_args(["train", *args]))[1]
-    held = lambda *args: (parse(*args).r1_gamma, parse(*args).lr_decay)
-    assert held("--dataset", "emoji") == (1.0, True)  # the emoji recipe: D must not win the colour game
-    assert held("--dataset", "emoji", "--r1-gamma", "0", "--no-lr-decay") == (0.0, False)
-    assert held() == (0.0, False) and held("--lr-decay") == (0.0, True)  # digits: the minute's settings
-    assert held("--dataset", "emoji", "--model", "fastgan") == (0.0, False)  # the recipe is the DCGAN's
-    assert held("--dataset", "folder", "--data-dir", "x") == (1.0, True)  # your colour images: the same two
+    held = lambda *args: (parse(*args).r1_gamma, parse(*args).r1_every, parse(*args).lr_decay)
+    assert held("--dataset", "emoji") == (1.0, 16, True)  # the emoji recipe: D must not win the colour game
+    assert held("--dataset", "emoji", "--r1-gamma", "0", "--no-lr-decay") == (0.0, 16, False)
+    assert held("--dataset", "emoji", "--r1-every", "1") == (1.0, 1, True)  # R1 in every step, as before
+    assert held() == (0.0, 1, False) and held("--lr-decay") == (0.0, 1, True)  # digits: the minute's settings
+    assert held("--model", "mlp") == (10.0, 1, False)  # the MLP's R1: every step (lazily it collapses)
+    assert held("--dataset", "emoji", "--model", "fastgan") == (0.0, 1, False)  # the recipe is the DCGAN's
+    assert held("--dataset", "folder", "--data-dir", "x") == (1.0, 16, True)  # your colour images: the same
 
 
 def test_a_run_that_only_the_clock_ends_trains_and_exits_cleanly(tmp_path, capsys):

@@ -54,7 +54,7 @@ def test_the_exported_recommended_preset_learns_digits_on_its_own(tmp_path, caps
 
 def test_every_setup_writes_a_script_that_compiles_with_only_its_own_parts():
     kinds = [{}, {"loss": "wgan-gp", "d_batchnorm": False, "latent_codes": 0}, {"loss": "hinge", "r1_gamma": 1.0},
-             {"augment": "translation,cutout", "lr_decay": True, "ema_decay": 0.0, "d_dropout": 0.3},
+             {"r1_gamma": 1.0, "r1_every": 16}, {"augment": "translation,cutout", "lr_decay": True, "ema_decay": 0.0, "d_dropout": 0.3},
              {**conditional_settings("mnist-sample"), "loss": "lsgan"}, {"loss": "minimax", "d_steps": 3}]
     for family in ("dcgan", "mlp", "fastgan"):
         for kind in kinds:
@@ -62,6 +62,7 @@ def test_every_setup_writes_a_script_that_compiles_with_only_its_own_parts():
             text = standalone_script(model_cfg, train_cfg, "a test")
             compile(text, "train_gan.py", "exec")
             assert ("def r1_penalty" in text) == bool(train_cfg.r1_gamma)
+            assert ("if step % R1_EVERY == 0" in text) == (train_cfg.r1_gamma and train_cfg.r1_every > 1)
             assert ("def gradient_penalty" in text) == (train_cfg.loss == "wgan-gp")
             assert ("def cutout" in text) == ("cutout" in train_cfg.augment)
             assert ("class ClassProjection" in text) == bool(model_cfg.classes)
@@ -94,9 +95,10 @@ def test_the_exported_few_shot_gan_trains_on_its_own_and_loads_into_ganlib(tmp_p
     assert drawn.shape == (4, 3, 32, 32) and drawn.std() > 0.05
 
 
-@pytest.mark.parametrize("family,data", [("mlp", "floats.npz"), ("dcgan", "pets")])
-def test_a_conditional_script_with_every_regularizer_trains_on_an_npz_or_class_folders(tmp_path, family, data):
+@pytest.mark.parametrize("family,data,r1_every", [("mlp", "floats.npz", 1), ("dcgan", "pets", 3)])
+def test_a_conditional_script_with_every_regularizer_trains_on_an_npz_or_class_folders(tmp_path, family, data, r1_every):
     model_cfg, train_cfg = preset(family, **conditional_settings("mnist-sample"), loss="wgan-gp", r1_gamma=1.0,
+                                  r1_every=r1_every,
                                   augment="translation,cutout", lr_decay=True, ema_decay=0.0, d_batchnorm=False,
                                   d_dropout=0.2, d_steps=2, batch_size=16, image_size=32, channels=3)
     script = tmp_path / "train_gan.py"

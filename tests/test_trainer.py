@@ -12,7 +12,7 @@ from ganlib.datasets import TensorImages
 from ganlib.errors import ConfigError
 from ganlib.gan import GAN
 from ganlib.latent import render, sample_z
-from ganlib.losses import R1_INTERVAL, r1_penalty
+from ganlib.losses import r1_penalty
 from ganlib.models import chosen_codes
 from ganlib import trainer as trainer_module
 from ganlib.trainer import CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer
@@ -211,12 +211,23 @@ def test_every_loss_trains_with_finite_numbers(small_digits, loss):
     assert len(rows) == 4 and all(np.isfinite(list(r.values())).all() for r in rows)
 
 
-def test_lazy_r1_updates_d_on_its_own_every_interval_and_flattens_its_slope(small_digits, tiny_configs):
-    """Same seed, same batches: the game's own numbers are those of a run without R1 on step 0, and every
-    R1_INTERVAL-th step adds one D update that lowers D's slope at the real images."""
+def test_the_r1_penalty_adds_to_d_loss_on_the_same_step(small_digits, tiny_configs):
+    """Same seed, same batch, same noise: the first D loss with R1 is the plain one plus γ/2·‖∇D(x)‖² > 0."""
+    model, plain = tiny_configs(max_steps=1)
+    without, _ = run_rows(model, plain, small_digits)
+    with_r1, _ = run_rows(model, TrainConfig(**{**plain.__dict__, "r1_gamma": 10.0}), small_digits)
+    assert with_r1[0]["loss_d"] > without[0]["loss_d"]
+    assert with_r1[0]["d_real"] == pytest.approx(without[0]["d_real"])  # the same D saw the same images
+
+
+def test_lazy_r1_updates_d_on_its_own_every_nth_step_and_flattens_its_slope(small_digits, tiny_configs):
+    """Same seed, same batches: with r1_every N the game's own numbers are those of a run without R1 on step 0,
+    and every N-th step adds one D update that lowers D's slope at the real images."""
     model, plain = tiny_configs()
     real = small_digits.images[:64].float() / 127.5 - 1
-    gans = {gamma: GAN(model, replace(plain, r1_gamma=gamma), torch.device("cpu")) for gamma in (0.0, 10.0)}
+    every = 16
+    gans = {gamma: GAN(model, replace(plain, r1_gamma=gamma, r1_every=every), torch.device("cpu"))
+            for gamma in (0.0, 10.0)}
     first = {gamma: gan.train_step(real) for gamma, gan in gans.items()}
     assert torch.equal(first[0.0], first[10.0])  # the penalty is not in the step's D loss
 
@@ -226,10 +237,10 @@ def test_lazy_r1_updates_d_on_its_own_every_interval_and_flattens_its_slope(smal
 
     assert slope(gans[10.0]) < slope(gans[0.0])
     for gan in gans.values():
-        for _ in range(R1_INTERVAL):  # steps 1 … R1_INTERVAL: the penalty's second turn comes at the last
+        for _ in range(every):  # steps 1 … every: the penalty's second turn comes at the last
             gan.train_step(real)
     d_updates = {gamma: int(gan.opt_d.state[next(gan.discriminator.parameters())]["step"]) for gamma, gan in gans.items()}
-    assert d_updates == {0.0: R1_INTERVAL + 1, 10.0: R1_INTERVAL + 3}
+    assert d_updates == {0.0: every + 1, 10.0: every + 3}
 
 
 def nearest_real_distance(images, real):
