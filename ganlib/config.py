@@ -111,6 +111,11 @@ class TrainConfig:
             raise ConfigError("data_dir must be a path")
         return self
 
+    @property
+    def lazy_r1(self):
+        """R1 in a D update of its own every r1_every-th step, rather than in every D loss."""
+        return self.r1_gamma > 0 and self.r1_every > 1
+
 
 @dataclass(frozen=True)
 class PointModelConfig:

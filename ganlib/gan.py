@@ -96,7 +96,7 @@ class GAN:
         if self.sample_generator is not self.generator:
             self.ema_weight.fill_(average_weight(self.cfg.ema_decay, self.step))
         metrics = self._step_fn(real) if labels is None else self._step_fn(real, labels)
-        if self.cfg.r1_gamma and self.cfg.r1_every > 1 and self.step % self.cfg.r1_every == 0:
+        if self.cfg.lazy_r1 and self.step % self.cfg.r1_every == 0:
             self._r1_step(real, labels)
         self.step += 1
         return metrics
@@ -105,7 +105,7 @@ class GAN:
         G, D, loss = self.train_generator, self.train_discriminator, self.loss
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
-        r1_here = self.cfg.r1_gamma and self.cfg.r1_every == 1  # lazy R1 takes an update of its own instead
+        r1_here = self.cfg.r1_gamma and not self.cfg.lazy_r1
         if r1_here:
             real = real.detach().requires_grad_(True)
         z = torch.randn(real.shape[0], self.model_cfg.latent_dim, device=self.device, generator=self.rng)

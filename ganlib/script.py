@@ -24,8 +24,8 @@ def features(model_cfg, train_cfg):
         "plain_d": model_cfg.family == "dcgan" and not (conditional or codes),
         "plain_judge": not (conditional or codes), "dropout": model_cfg.family == "dcgan" and model_cfg.d_dropout > 0,
         "d_batchnorm": model_cfg.d_batchnorm, "any_r1": train_cfg.r1_gamma > 0,
-        "r1": train_cfg.r1_gamma > 0 and train_cfg.r1_every == 1,
-        "lazy_r1": train_cfg.r1_gamma > 0 and train_cfg.r1_every > 1, "gp": train_cfg.loss == "wgan-gp",
+        "r1": train_cfg.r1_gamma > 0 and not train_cfg.lazy_r1, "lazy_r1": train_cfg.lazy_r1,
+        "gp": train_cfg.loss == "wgan-gp",
         "augment": bool(policy), "color": "color" in policy, "translation": "translation" in policy, "cutout": "cutout" in policy,
         "ema": train_cfg.ema_decay > 0, "lr_decay": train_cfg.lr_decay,
         f"loss_{'wgan' if train_cfg.loss == 'wgan-gp' else train_cfg.loss}": True}.items() if wanted}

@@ -70,8 +70,9 @@ DATA_SETTINGS = {"dataset", "data_dir", "image_size", "channels"}  # kept on a p
 # Each number widget's range: also the values a shared link may set.
 RANGES = {"latent_dim": (1, 4096), "batch_size": (1, 4096), "g_width": (1, 1024), "d_width": (1, 1024),
           "lr_g": (0.0, 1.0), "lr_d": (0.0, 1.0), "beta1": (0.0, 0.999), "beta2": (0.0, 0.9999), "d_steps": (1, 20),
-          "r1_gamma": (0.0, 1000.0), "r1_every": (1, 1000), "epochs": (0, 100_000), "max_seconds": (0.0, 86_400.0), "seed": (0, 2**31 - 1),
-          "d_dropout": (0.0, 0.9), "ema_decay": (0.0, 0.99999), "max_steps": (0, 10**9), "latent_codes": (0, 100)}
+          "r1_gamma": (0.0, 1000.0), "r1_every": (1, 1000), "epochs": (0, 100_000), "max_seconds": (0.0, 86_400.0),
+          "seed": (0, 2**31 - 1), "d_dropout": (0.0, 0.9), "ema_decay": (0.0, 0.99999), "max_steps": (0, 10**9),
+          "latent_codes": (0, 100)}
 FLAGS = ("conditional", "d_batchnorm", "lr_decay", "channels_last", "cuda_graph")
 
 
