@@ -8,7 +8,7 @@ import torch
 
 from ganlib.checkpoint import load_checkpoint
 from ganlib.config import ModelConfig, TrainConfig, preset
-from ganlib.datasets import TensorImages
+from ganlib.datasets import TensorImages, to_unit_range
 from ganlib.errors import ConfigError
 from ganlib.gan import GAN
 from ganlib.latent import render, sample_z
@@ -224,7 +224,7 @@ def test_lazy_r1_updates_d_on_its_own_every_nth_step_and_flattens_its_slope(smal
     """Same seed, same batches: with r1_every N the game's own numbers are those of a run without R1 on step 0,
     and every N-th step adds one D update that lowers D's slope at the real images."""
     model, plain = tiny_configs()
-    real = small_digits.images[:64].float() / 127.5 - 1
+    real = to_unit_range(small_digits.images[:64])
     every = 16
     gans = {gamma: GAN(model, replace(plain, r1_gamma=gamma, r1_every=every), torch.device("cpu"))
             for gamma in (0.0, 10.0)}
@@ -254,7 +254,7 @@ def test_a_short_real_run_learns_to_draw_digits(digits, collect):
     Pixel distance to the nearest real digit, measured on this CPU: 0.93 at the start, 0.52 after 150 steps,
     0.48 after 300; real held-out digits sit at 0.39.
     """
-    real = digits.images.float() / 127.5 - 1
+    real = to_unit_range(digits.images)
     trainer = Trainer(ModelConfig(), TrainConfig(max_steps=150, device="cpu", seed=1), data=digits, on_event=collect)
     z = sample_z(200, 100, seed=5)
     trainer.gan.sample_generator.eval()
