@@ -18,7 +18,7 @@ from ganlib.checkpoint import load_generator
 from ganlib.datasets import load_dataset
 from ganlib.image_features import load_image_features
 from ganlib.latent import render, sample_z
-from ganlib.quality import frechet_distance, gaussian_stats, manifold_figures
+from ganlib.quality import frechet_distance, gaussian_stats, manifold_figures, read_as_emoji
 
 class RandomFeatures(nn.Module):
     """The meter's old feature space for colour, kept here for comparison: a fixed, randomly initialised conv net: a feature space for any image size that needs no download."""
@@ -55,7 +55,7 @@ def recognised(network, features):
     """The share of images the trained network names a kind of emoji for at 0.9 or more (nan for random ones)."""
     if not hasattr(network, "head"):
         return math.nan
-    return (network.head(features).softmax(1).max(1).values >= 0.9).float().mean().item()
+    return read_as_emoji(network.head(features).softmax(1)).float().mean().item()
 
 
 def main():

@@ -16,21 +16,16 @@ import ganlib
 from ganlib.datasets import load_dataset
 from ganlib.latent import latent_path, render, sample_z
 from ganlib.models import asked_classes
-from ganlib.quality import RECOGNISED, QUALITY_SAMPLES, QualityMeter
+from ganlib.quality import QUALITY_SAMPLES, QualityMeter
 
 WALKS, FRAMES = 40, 10
-
-
-def read_as_emoji(meter, images):
-    """[N] bool: the meter's network names a kind of emoji for each image at its usual confidence."""
-    return meter._features_and_probabilities(images)[1].max(1).values >= RECOGNISED
 
 
 def walk_figures(meter, network, ends):
     """(share of interior frames read as emoji, share of walks read as emoji all the way) for walks between
     consecutive pairs of `ends` [2·WALKS, D]."""
     paths = torch.cat([latent_path([a, b], FRAMES) for a, b in zip(ends[0::2], ends[1::2])])
-    read = read_as_emoji(meter, render(network, paths)).view(-1, FRAMES)
+    read = meter.read_as_emoji(render(network, paths)).view(-1, FRAMES)
     return read[:, 1:-1].float().mean().item(), read.all(1).float().mean().item()
 
 
@@ -51,7 +46,7 @@ def main():
         z = sample_z(QUALITY_SAMPLES, model_cfg.latent_dim, seed=args.seed + 1, truncation=truncation or None)
         images = render(generator.network, z)
         score = meter.score(images, asked_classes(z, model_cfg.classes))
-        read = read_as_emoji(meter, images)
+        read = meter.read_as_emoji(images)
         ends = z[read][: 2 * WALKS]
         interior, whole = walk_figures(meter, generator.network, ends)
         print(f"truncation {truncation or 'off'}: read as emoji {score.recognised:.0%}, "

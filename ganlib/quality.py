@@ -120,6 +120,11 @@ def kl_from_uniform(histogram):
     return float(sum(p * math.log(p * k) for p in histogram if p > 0))
 
 
+def read_as_emoji(probabilities):
+    """[N] bool: which images the colour meter names a kind of emoji for, from its probabilities [N, kinds]."""
+    return probabilities.max(1).values >= RECOGNISED
+
+
 def meter_network(dataset_name, device="cpu"):
     """The meter's frozen network for a dataset: the digit classifier for digits, the colour features otherwise."""
     with torch.random.fork_rng(devices=[]):  # building layers draws from the global RNG a run replays
@@ -182,6 +187,10 @@ class QualityMeter:
             features.append(feature)
         return torch.cat(features), torch.cat(probabilities) if probabilities else None
 
+    def read_as_emoji(self, images):
+        """[N] bool: which of the images [N, C, H, W] in [-1, 1] an emoji meter reads as emoji."""
+        return read_as_emoji(self._features_and_probabilities(images)[1])
+
     def score_generator(self, generator, model_cfg, seed=1):
         """Score QUALITY_SAMPLES samples of an eval-mode generator from one seed: the figures `score` and the
         checkpoint cards give (a run's trainer draws the same latents, seed + 1 of its training seed)."""
@@ -199,7 +208,7 @@ class QualityMeter:
             score.coverage = manifold_figures(self.real_features, features, real_radius=self.real_radius)["coverage"]
             score.real_coverage = self.floor.coverage if self.floor else None
             if self.emoji:
-                score.recognised = (probabilities.max(1).values >= RECOGNISED).float().mean().item()
+                score.recognised = read_as_emoji(probabilities).float().mean().item()
                 score.real_recognised = self.floor.recognised if self.floor else None
             return score
         if probabilities is not None:
