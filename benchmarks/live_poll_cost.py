@@ -15,7 +15,7 @@ from statistics import median, quantiles
 
 from ganlib.config import ModelConfig, TrainConfig
 from ganlib.runs import Run
-from ganlib.trainer import Metrics
+from ganlib.events import Metrics
 from studio.live_stream import snapshot
 
 

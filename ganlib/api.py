@@ -28,7 +28,8 @@ from .points import POINT_DATASETS
 from .quality import QualityMeter
 from .runs import Run
 from .text import folded
-from .trainer import Failed, Finished, Metrics, QualityScored, Started, Trainer
+from .events import Failed, Finished, Metrics, QualityScored, Started
+from .trainer import Trainer
 
 
 # --- training ----------------------------------------------------------------------------------------

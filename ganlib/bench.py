@@ -23,7 +23,8 @@ from .errors import ConfigError, GanStudioError
 from .device import autocast_dtype, describe_device, resolve_device
 from .models import build_models, calibrate_batchnorm
 from .quality import QualityMeter
-from .trainer import Failed, Metrics, Trainer
+from .events import Failed, Metrics
+from .trainer import Trainer
 
 # name → (preset, overrides): the notebooks' MLP GAN, the recommended DCGAN, and the DCGAN example's 64×64×3,
 # without latent codes, so both loops train the same networks.

@@ -18,8 +18,8 @@ from .device import cpu_threads, release_memory
 from .errors import ConfigError, GanStudioError
 from .host import HEARTBEAT_SECONDS, max_concurrent_runs, run_memory_budget, tensorboard_root
 from .losses import get_loss
-from .trainer import (CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer,
-                      is_out_of_memory)
+from .events import CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started
+from .trainer import Trainer, is_out_of_memory
 
 ACTIVE = ("queued", "starting", "running", "paused")
 

@@ -11,7 +11,7 @@ import numpy as np
 from .config import config_to_dict
 from .errors import ConfigError
 from .rundir import METRIC_NAMES
-from .trainer import Failed, Finished, GridSampled, Metrics, QualityScored, Started
+from .events import Failed, Finished, GridSampled, Metrics, QualityScored, Started
 
 INSTALL_HINT = 'pip install "gan-studio[tensorboard]" (or pip install tensorboard)'
 

@@ -8,10 +8,8 @@ Around the steps it keeps the clock, the epochs, the grids, the quality meter's 
 import threading
 import time
 import traceback
-from dataclasses import dataclass
 
 import torch
-from PIL.Image import Image
 
 from .checkpoint import Checkpoint, save_checkpoint
 from .config import ModelConfig, TrainConfig, config_to_dict
@@ -19,6 +17,7 @@ from .datasets import DATASETS, load_dataset
 from .device import describe_device, pick_device, resolve_device
 from .distributed import any_rank, join_process_group, rank_and_world_size
 from .errors import CheckpointError, ConfigError, Diverged, GanStudioError
+from .events import CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started
 from .gan import GAN
 from .host import run_memory_budget
 from .images import to_pil_grid
@@ -26,7 +25,7 @@ from .latent import latents_for_codes, sample_z
 from .losses import get_loss
 from .memory import estimate_run
 from .models import asked_classes
-from .quality import QUALITY_SAMPLES, QualityMeter, QualityScore
+from .quality import QUALITY_SAMPLES, QualityMeter
 from .rundir import METRIC_NAMES, RunDirectory
 
 GRID_SIZE = 64
@@ -34,70 +33,6 @@ GRID_COLUMNS = 8
 # A checkpoint holds the optimizers too (90 MB for the 64×64×3 DCGAN): saved after the first epoch, at the epoch end
 # a minute after the last save, and whenever a run ends, so a killed run loses at most a minute and an epoch.
 CHECKPOINT_SECONDS = 60
-
-
-# --- events -----------------------------------------------------------------------------------------
-
-@dataclass
-class Started:
-    device: str
-    precision: str
-    dataset_size: int
-    steps_per_epoch: int
-    total_steps: int  # 0: the time limit alone ends the run
-    skipped_images: int
-    real_grid: Image = None  # a grid of real training images, to show beside the fakes
-
-    def data_summary(self):
-        """'loaded 9,812 images, skipped 3': files that are not readable images are counted, never fatal."""
-        loaded = f"loaded {self.dataset_size:,} images"
-        if not self.skipped_images:
-            return loaded
-        return f"{loaded}, skipped {self.skipped_images:,} (not images, unreadable or too large)"
-
-
-@dataclass
-class Metrics:
-    rows: list  # one dict per step: step, epoch, loss_d, loss_g, d_real, d_fake, grad_norm_g, grad_norm_d, seconds
-    step: int
-    epoch: float  # fractional: 2.5 is halfway through the third epoch
-    images_per_second: float
-    elapsed: float
-    eta_seconds: float
-
-
-@dataclass
-class GridSampled:
-    epoch: int  # epochs completed when the grid was drawn
-    step: int
-    image: Image
-    epoch_end: bool
-
-
-@dataclass
-class QualityScored:
-    epoch: float  # fractional when a run ended mid-epoch
-    step: int
-    score: QualityScore
-
-
-@dataclass
-class CheckpointSaved:
-    path: str
-    step: int
-
-
-@dataclass
-class Finished:
-    reason: str  # "completed", "max_steps", "max_seconds", "time_cap" (the host's wall-clock cap) or "stopped"
-    step: int
-    epoch: int
-
-
-@dataclass
-class Failed:
-    message: str
-    step: int
 
 
 def grid_latents(model_cfg, seed):

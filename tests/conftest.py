@@ -92,7 +92,7 @@ def collect():
             return [e for e in self if isinstance(e, kind)]
 
         def rows(self):
-            from ganlib.trainer import Metrics
+            from ganlib.events import Metrics
 
             return [row for event in self.of(Metrics) for row in event.rows]
 

@@ -17,7 +17,8 @@ from ganlib.errors import ConfigError, DatasetError
 from ganlib.latent import sample_z, with_class
 from ganlib.models import build_models, chosen_codes
 from ganlib.quality import QualityMeter
-from ganlib.trainer import Failed, Trainer, grid_latents
+from ganlib.events import Failed
+from ganlib.trainer import Trainer, grid_latents
 
 
 def png_bytes(value):

@@ -10,7 +10,8 @@ import torch
 from ganlib.checkpoint import load_checkpoint
 from ganlib.config import ModelConfig, TrainConfig
 from ganlib.datasets import TensorImages
-from ganlib.trainer import Failed, Finished, Metrics, QualityScored, Trainer
+from ganlib.events import Failed, Finished, Metrics, QualityScored
+from ganlib.trainer import Trainer
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

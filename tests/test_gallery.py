@@ -9,7 +9,7 @@ from ganlib.errors import ConfigError
 from ganlib.gallery import Gallery, checked_nickname
 from ganlib.quality import QualityScore
 from ganlib.runs import Run
-from ganlib.trainer import GridSampled, Metrics, QualityScored
+from ganlib.events import GridSampled, Metrics, QualityScored
 
 
 def run_with(run_id, session, legible=None, frechet=10.0, dataset="mnist-sample", step=100):

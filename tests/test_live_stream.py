@@ -231,7 +231,7 @@ def test_a_colour_run_streams_how_real_and_how_varied_beside_their_floors():
 
     from ganlib.quality import QualityScore
     from ganlib.runs import Run
-    from ganlib.trainer import QualityScored
+    from ganlib.events import QualityScored
 
     run = Run("colour", "s", TINY, TrainConfig(dataset="emoji"), Path("/nonexistent"), status="running")
     for epoch, (recognised, coverage) in enumerate(((0.05, 0.3), (0.2, 0.6)), start=1):

@@ -15,7 +15,8 @@ from ganlib.latent import render, sample_z
 from ganlib.losses import r1_penalty
 from ganlib.models import chosen_codes
 from ganlib import trainer as trainer_module
-from ganlib.trainer import CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started, Trainer
+from ganlib.events import CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started
+from ganlib.trainer import Trainer
 
 
 def test_a_short_run_reports_every_event_and_writes_its_files(tmp_path, small_digits, tiny_configs, collect):
@@ -297,3 +298,31 @@ def test_checkpoints_come_after_the_first_epoch_a_minute_apart_and_at_the_end(tm
     Trainer(model, train, data=small_digits, run_dir=tmp_path, on_event=collect).run()
     assert [event.step // 10 for event in collect.of(CheckpointSaved)] == saved_epochs  # 10 steps an epoch
     assert load_checkpoint(tmp_path).card["step"] == 40
+
+
+def test_events_are_plain_data_that_another_process_reads(tmp_path, small_digits, tiny_configs, collect):
+    """A run in a Ray actor sends its events to the app: they must unpickle where no trainer or tensor exists."""
+    import pickle
+    import subprocess
+    import sys
+
+    model, train = tiny_configs(epochs=1)
+    Trainer(model, train, run_dir=tmp_path, on_event=collect, data=small_digits).run()
+    (tmp_path / "events.pickle").write_bytes(pickle.dumps(list(collect)))
+    reader = ("import pickle, sys; events = pickle.load(open(sys.argv[1], 'rb'));"
+              "print(' '.join(type(e).__name__ for e in events))")
+    answer = subprocess.run([sys.executable, "-c", reader, str(tmp_path / "events.pickle")], capture_output=True,
+                            text=True, check=True).stdout.split()
+    assert answer == [type(e).__name__ for e in collect]
+    assert {"Started", "Metrics", "GridSampled", "QualityScored", "CheckpointSaved", "Finished"} <= set(answer)
+
+    def values(item):
+        if hasattr(item, "__dataclass_fields__"):
+            return [v for name in item.__dataclass_fields__ for v in values(getattr(item, name))]
+        if isinstance(item, (list, tuple)):
+            return [v for element in item for v in values(element)]
+        if isinstance(item, dict):
+            return [v for element in item.values() for v in values(element)]
+        return [item]
+    kinds = {type(value).__name__ for event in collect for value in values(event)}
+    assert kinds <= {"str", "int", "float", "bool", "NoneType", "Image"}, kinds  # no tensor, no open file
