@@ -26,9 +26,10 @@ from .pointgan import point_noise
 from .projection import STEPS, Projection, nearest_training_image, prepare_image, project
 from .points import POINT_DATASETS
 from .quality import QualityMeter
+from .ray_backend import ClusterSettings, RayTrainer
 from .runs import Run
 from .text import folded
-from .events import Failed, Finished, Metrics, QualityScored, Started
+from .events import Failed, Finished, Metrics, Moved, Placed, QualityScored, Started
 from .trainer import Trainer
 
 
@@ -59,13 +60,14 @@ def run_configs(model=None, dataset=None, conditional=None, **given):
 
 
 def train(dataset="mnist-sample", *, model=None, conditional=None, out=None, tensorboard=None, background=False,
-          progress=True, **settings):
+          progress=True, ray=None, **settings):
     """Train a GAN and return its TrainingRun: `ganlib.train(dataset="mnist-sample", max_seconds=60)`.
 
     Settings are the command line's, as keywords (`lr=1e-4`, `batch_size=128`, `max_steps=500`, `image_size=64`).
     The run folder is `out` (default runs/MODEL-DATASET-TIME). With `background=True` it returns at once while the
     run trains in a thread (`run.wait()`, `run.stop()`); otherwise it returns when the run ends (an interrupt stops
-    it cleanly, and what it trained is kept).
+    it cleanly, and what it trained is kept). With `ray="HOST:PORT"` (or "local") it trains on a Ray cluster and the
+    folder fills in here all the same.
     """
     if "lr" in settings:
         lr = settings.pop("lr")
@@ -75,7 +77,8 @@ def train(dataset="mnist-sample", *, model=None, conditional=None, out=None, ten
         raise ConfigError("2D datasets train on the Playground page or with `python -m ganlib train`")
     out = Path(out) if out else default_run_folder(model_cfg, train_cfg)
     check_out_folder(out, "out", resume=None)
-    run = TrainingRun(model_cfg, train_cfg, out, tensorboard=tensorboard, progress=progress and not background)
+    run = TrainingRun(model_cfg, train_cfg, out, tensorboard=tensorboard, progress=progress and not background,
+                      cluster=ClusterSettings.from_environment(ray) if ray else None)
     return run.start() if background else run.start().wait()
 
 
@@ -97,9 +100,11 @@ def check_out_folder(out, option="--out", resume="--resume"):
 class TrainingRun:
     """One training run: its settings, folder and history, collected from the trainer's events as it goes."""
 
-    def __init__(self, model_cfg, train_cfg, out, *, resume=None, tensorboard=None, progress=False):
+    def __init__(self, model_cfg, train_cfg, out, *, resume=None, tensorboard=None, progress=False, cluster=None):
         self.model_cfg, self.train_cfg, self.folder = model_cfg, train_cfg, Path(out)
-        self.record = Run(self.folder.name, "", model_cfg, train_cfg, self.folder, status="starting")
+        self.cluster = cluster  # ClusterSettings: train on Ray; None: here
+        self.record = Run(self.folder.name, "", model_cfg, train_cfg, self.folder, status="starting",
+                          cluster=cluster is not None)
         self.progress = ConsoleProgress(self.folder, train_cfg) if progress else None
         self.trainer = None
         self.resume, self.tensorboard = resume, tensorboard
@@ -118,8 +123,10 @@ class TrainingRun:
 
     def _work(self):
         try:
-            self.trainer = Trainer(self.model_cfg, self.train_cfg, run_dir=self.folder, on_event=self._on_event,
-                                   resume=self.resume, cpu_threads=cpu_threads(), tensorboard=self.tensorboard)
+            where = ({"cluster": self.cluster} if self.cluster else {"cpu_threads": cpu_threads()})
+            self.trainer = (RayTrainer if self.cluster else Trainer)(
+                self.model_cfg, self.train_cfg, run_dir=self.folder, on_event=self._on_event, resume=self.resume,
+                tensorboard=self.tensorboard, **where)
         except Exception as error:  # settings that cannot work (or a bug): raised in the caller's thread
             self._failure = error
         finally:
@@ -218,6 +225,10 @@ class ConsoleProgress:
                                      f"D(G(z)) {last['d_fake']:.2f} left {event.eta_seconds:.0f}s")
         elif isinstance(event, QualityScored):
             tqdm.write(f"epoch {event.epoch:g}: {event.score.summary()}")
+        elif isinstance(event, Placed):
+            print(f"the Ray cluster placed the run on {event.where}", file=sys.stderr)
+        elif isinstance(event, Moved):
+            tqdm.write(f"the run moved: {event.message}")
         elif isinstance(event, (Finished, Failed)) and self.bar is not None:
             self.bar.close()
 

@@ -34,6 +34,7 @@ from .projection import SEARCH, STEPS
 from .pointgan import PointGAN, describe_point_metrics
 from .points import POINT_DATASETS
 from .quality import QUALITY_SAMPLES
+from .ray_backend import ClusterSettings, connect
 from .rundir import append_csv
 from .script import standalone_script
 from .text import printable
@@ -104,6 +105,9 @@ def build_parser():
     train.add_argument("--resume", type=Path, help="continue from a checkpoint or run folder")
     train.add_argument("--tensorboard", type=Path, metavar="DIR",
                        help="also write TensorBoard event files to DIR/RUN-NAME (needs: pip install tensorboard)")
+    train.add_argument("--ray", metavar="ADDRESS",
+                       help="train on a Ray cluster (HOST:PORT, or local to start one on this machine); the run folder "
+                            "is written here all the same (needs: pip install \"gan-studio[ray]\")")
     train.add_argument("--export", type=Path, metavar="PATH",
                        help="also write the generator alone (small, for sampling) to PATH.safetensors + .json")
 
@@ -270,7 +274,13 @@ def cmd_train(args):
             raise ConfigError("2D runs are short: start a new one instead of resuming")
         return train_points(model_cfg, train_cfg, out, args)
     tensorboard = args.tensorboard / out.name if args.tensorboard else None
-    run = TrainingRun(model_cfg, train_cfg, out, resume=checkpoint, tensorboard=tensorboard, progress=True)
+    cluster = ClusterSettings.from_environment(args.ray) if args.ray else None
+    if cluster:
+        if rank_and_world_size()[1] > 1:
+            raise ConfigError("--ray trains each run in one process on the cluster: drop torchrun, or drop --ray")
+        connect(cluster)  # here in the main thread, and a cluster that is not there is one line before anything else
+    run = TrainingRun(model_cfg, train_cfg, out, resume=checkpoint, tensorboard=tensorboard, progress=True,
+                      cluster=cluster)
     try:
         run.start().wait()
     finally:
@@ -282,8 +292,9 @@ def cmd_train(args):
     if trainer.rank:
         return 0
     images_per_second = trainer.step * train_cfg.batch_size * trainer.world_size / max(trainer.elapsed, 1e-9)
+    where = f" on Ray ({record.placement})" if record.placement else ""
     print(f"{record.finished_reason}: {trainer.epoch} epochs, {trainer.step} steps in {trainer.elapsed:.1f} s "
-          f"({images_per_second:,.0f} img/s); run folder {out}")
+          f"({images_per_second:,.0f} img/s){where}; run folder {out}")
     if tensorboard:
         print(f"TensorBoard events in {tensorboard}: tensorboard --logdir {args.tensorboard}")
     if args.export:

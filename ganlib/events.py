@@ -69,3 +69,17 @@ class Finished:
 class Failed:
     message: str
     step: int
+
+
+@dataclass
+class Placed:
+    """A cluster gave the run a place to train (the Ray backend): 'node 2 of 5, GPU 0'."""
+    where: str
+
+
+@dataclass
+class Moved:
+    """The node a run trained on was lost: it goes on elsewhere from its checkpoint at `step`, and what came after
+    that step is trained again (with the same numbers)."""
+    message: str
+    step: int

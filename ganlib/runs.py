@@ -17,9 +17,10 @@ from .datasets import DATASETS
 from .device import cpu_threads, release_memory
 from .errors import ConfigError, GanStudioError
 from .host import HEARTBEAT_SECONDS, max_concurrent_runs, run_memory_budget, tensorboard_root
+from .events import CheckpointSaved, Failed, Finished, GridSampled, Metrics, Moved, Placed, QualityScored, Started
 from .losses import get_loss
-from .events import CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started
-from .trainer import Trainer, is_out_of_memory
+from .ray_backend import ClusterSettings, RayTrainer, connect
+from .trainer import Trainer, build_failure
 
 ACTIVE = ("queued", "starting", "running", "paused")
 
@@ -97,6 +98,9 @@ class Run:
     stop_requested: bool = False  # Stop pressed before the trainer existed
     alarm_watch: AlarmWatch = None  # the run's alarms, kept up to date as rows and scores arrive
     tensorboard: Path = None  # where the run writes TensorBoard events, if the host asks for them
+    cluster: bool = False  # trains on a Ray cluster: Ray queues it and places it on a node
+    placement: str = ""  # where the cluster trains it: 'node 2 of 5, GPU 0'
+    notice: str = ""  # what happened to it on the cluster (it moved from a lost node)
 
     def __post_init__(self):
         self.alarm_watch = AlarmWatch(get_loss(self.train_cfg.loss).probabilities)
@@ -125,11 +129,32 @@ class Run:
             self.finished_reason = event.reason
         elif isinstance(event, Failed):
             self.status, self.message = "failed", event.message
+        elif isinstance(event, Placed):
+            self.placement = event.where
+            self.status = "starting" if self.status == "queued" else self.status
+        elif isinstance(event, Moved):
+            self.rewind(event.step)
+            self.status, self.notice, self.placement = "queued", event.message, ""
+
+    def rewind(self, step):
+        """Forget what came after `step`: a run that moved trains it again from its checkpoint there."""
+        self.rows = [row for row in self.rows if row["step"] <= step]
+        self.grids = [grid for grid in self.grids if grid.step <= step]
+        self.quality = [scored for scored in self.quality if scored.step <= step]
+        self.alarm_watch = AlarmWatch(get_loss(self.train_cfg.loss).probabilities)
+        self.alarm_watch.add_rows(self.rows)
+        for scored in self.quality:
+            self.alarm_watch.add_diversity(scored.score.diversity)
 
 
 class RunManager:
-    def __init__(self, max_concurrent=None, runs_root=None, limits=None, session_grace=None):
+    """Every run of the server. Runs train in threads of this process, at most `max_concurrent` at once, or, with a
+    cluster (GAN_STUDIO_RAY_ADDRESS), each in a Ray actor, Ray queueing them until a node has room."""
+
+    def __init__(self, max_concurrent=None, runs_root=None, limits=None, session_grace=None, cluster=None):
         self.max_concurrent = max_concurrent or max_concurrent_runs()
+        self.cluster = cluster if cluster is not None else ClusterSettings.from_environment()
+        self.backend_note = ""  # one line for the Train page: where runs train, or why not on the cluster
         self.limits = limits  # None: read the environment at each start
         self.session_grace = default_session_grace() if session_grace is None else session_grace
         self._last_seen = {}  # session id → monotonic time its pages last ran (sessions that never touch are kept)
@@ -155,17 +180,32 @@ class RunManager:
     def start(self, session_id, model_cfg, train_cfg, data=None):
         """Create a run for a session and start it now or queue it; configs are validated and capped first."""
         train_cfg = self.check(model_cfg, train_cfg, data)
+        self.join_cluster()
         with self._lock:
             if any(r.active for r in self._runs.values() if r.session_id == session_id):
                 raise GanStudioError("this session already has a run in progress: stop it first")
             run_id = f"run-{secrets.token_hex(12)}"  # its folder's name: no session can guess another's
             tensorboard = tensorboard_root()
             run = Run(run_id, session_id, model_cfg, train_cfg, self.runs_root / run_id, data=data,
-                      tensorboard=tensorboard / run_id if tensorboard else None)
+                      tensorboard=tensorboard / run_id if tensorboard else None, cluster=self.cluster is not None)
             self._runs[run_id] = run
             self._queue.append(run_id)
             self._launch_waiting()
         return run_id
+
+    def join_cluster(self):
+        """Connect to the cluster before a run needs it. Unreachable: one ConfigError, or with
+        GAN_STUDIO_RAY_FALLBACK=local the runs train here from now on and the note says why."""
+        if self.cluster is None:
+            return
+        try:
+            connect(self.cluster)
+        except ConfigError as error:
+            if self.cluster.fallback != "local":
+                raise
+            self.cluster, self.backend_note = None, f"{error}: runs train on this server instead."
+            return
+        self.backend_note = f"Runs train on {self.cluster.describe()}."
 
     def get(self, run_id):
         return self._runs.get(run_id)
@@ -215,9 +255,15 @@ class RunManager:
             self.reap()
 
     def queue_position(self, run_id):
-        """1 for the next run to start, None when not queued."""
+        """1 for the next run to start, None when not queued. On a cluster: among this server's runs Ray has not
+        placed yet, oldest first."""
         with self._lock:
-            return self._queue.index(run_id) + 1 if run_id in self._queue else None
+            if run_id in self._queue:
+                return self._queue.index(run_id) + 1
+            waiting = sorted((r for r in self._runs.values() if r.cluster and r.status == "queued"),
+                             key=lambda r: r.created)
+            ids = [r.run_id for r in waiting]
+            return ids.index(run_id) + 1 if run_id in ids else None
 
     def running_count(self):
         return sum(r.status in ("starting", "running", "paused") for r in self._runs.values())
@@ -263,26 +309,26 @@ class RunManager:
 
     def _launch_waiting(self):
         """Start queued runs while there are free slots (called with the lock held)."""
-        while self._queue and self.running_count() < self.max_concurrent:
+        while self._queue and (self.cluster or self.running_count() < self.max_concurrent):
             run = self._runs[self._queue.pop(0)]
-            run.status = "starting"
+            run.status = "queued" if run.cluster else "starting"  # a cluster's run waits for Ray to place it
             threading.Thread(target=self._work, args=(run,), name=run.run_id, daemon=True).start()
 
     def _work(self, run):
         try:
             cap = self.host_limits().max_seconds  # the host's cap holds the slot's wall time, everything included
-            run.trainer = Trainer(run.model_cfg, run.train_cfg, run_dir=run.run_dir, on_event=run.on_event,
-                                  data=run.data, cpu_threads=self.threads_per_run,
-                                  memory_budget=run_memory_budget(self.max_concurrent),
-                                  deadline=time.monotonic() + cap if cap else None, tensorboard=run.tensorboard)
+            common = {"run_dir": run.run_dir, "on_event": run.on_event, "data": run.data,
+                      "memory_budget": run_memory_budget(self.max_concurrent), "tensorboard": run.tensorboard,
+                      "deadline": time.monotonic() + cap if cap else None}
+            if run.cluster:
+                run.trainer = RayTrainer(run.model_cfg, run.train_cfg, cluster=self.cluster, **common)
+            else:
+                run.trainer = Trainer(run.model_cfg, run.train_cfg, cpu_threads=self.threads_per_run, **common)
             if run.stop_requested:
                 run.trainer.stop()
             run.trainer.run()
-        except GanStudioError as error:
-            run.status, run.message = "failed", str(error)
-        except Exception as error:  # building the networks failed: the page says so instead of waiting forever
-            run.status, run.message = "failed", ("out of memory while building the networks — try smaller widths or "
-                                                 "images" if is_out_of_memory(error) else f"unexpected error: {error}")
+        except Exception as error:  # noqa: BLE001 — building the networks failed: the page says so, never waits
+            run.status, run.message = "failed", build_failure(error)
         finally:
             # A run that is over keeps its history, grids and checkpoint; its networks, optimizers and dataset go
             run.data = run.trainer = None

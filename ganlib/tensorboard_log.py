@@ -51,3 +51,16 @@ class TensorBoardLog:
         elif isinstance(event, (Finished, Failed)):
             self.writer.add_text("outcome", getattr(event, "reason", None) or event.message, event.step)
             self.writer.close()
+
+
+def with_tensorboard(on_event, folder, model_cfg, train_cfg):
+    """One callable for every event: the TensorBoard log first (when `folder` is given), then `on_event`. Where the
+    run trains does not matter: a run on a Ray cluster logs on the app's side, from the events it sends back."""
+    listeners = [on_event] if on_event is not None else []
+    if folder:
+        listeners.insert(0, TensorBoardLog(folder, model_cfg, train_cfg))
+
+    def broadcast(event):
+        for listener in listeners:
+            listener(event)
+    return broadcast

@@ -27,6 +27,7 @@ from .memory import estimate_run
 from .models import asked_classes
 from .quality import QUALITY_SAMPLES, QualityMeter
 from .rundir import METRIC_NAMES, RunDirectory
+from .tensorboard_log import with_tensorboard
 
 GRID_SIZE = 64
 GRID_COLUMNS = 8
@@ -54,10 +55,19 @@ def is_out_of_memory(error):
     return isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error)
 
 
+def build_failure(error):
+    """The one line a run shows when its trainer could not be built (in a thread here or on a cluster's node)."""
+    if isinstance(error, GanStudioError):
+        return str(error)
+    if is_out_of_memory(error):
+        return "out of memory while building the networks — try smaller widths or images"
+    return f"unexpected error: {error}"
+
+
 class Trainer:
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, *, run_dir=None, on_event=None,
                  data=None, resume: Checkpoint = None, report_every=10, cpu_threads=None, memory_budget=None,
-                 deadline=None, tensorboard=None):
+                 deadline=None, tensorboard=None, placement=None):
         self.check_configs(model_cfg, train_cfg, memory_budget, dataset_images=len(data) if data is not None else None)
         self.model_cfg, self.cfg = model_cfg, train_cfg
         self.device = resolve_device(train_cfg.device, cpu_threads)  # construct in the thread that trains
@@ -70,8 +80,9 @@ class Trainer:
         self.quality_meter = None  # built with the data, from its real images
         self.data, self.report_every = data, report_every
         self.deadline = deadline  # time.monotonic() when the host's cap on wall time ends the run; None: no cap
+        self.placement = placement  # where a cluster put the run ('Ray cluster …, node 2 of 3'), for the card
         self.run_dir = RunDirectory(run_dir) if run_dir and self.rank == 0 else None  # rank 0 alone writes
-        self.on_event = self._listeners(on_event, tensorboard if self.rank == 0 else None)
+        self.on_event = with_tensorboard(on_event, tensorboard if self.rank == 0 else None, model_cfg, train_cfg)
         self.epoch = self.batch_in_epoch = self.steps_per_epoch = 0
         self.elapsed = 0.0  # training time: pauses, grids, scores and checkpoints not counted
         self._clock_since = 0.0
@@ -84,19 +95,6 @@ class Trainer:
         self._stop = threading.Event()
         if resume is not None:
             self._restore(resume)
-
-    def _listeners(self, on_event, tensorboard):
-        """One callable for every event: the TensorBoard log first (when asked for), then the caller's."""
-        listeners = [on_event] if on_event is not None else []
-        if tensorboard:
-            from .tensorboard_log import TensorBoardLog  # an optional package: imported only when asked for
-
-            listeners.insert(0, TensorBoardLog(tensorboard, self.model_cfg, self.cfg))
-
-        def broadcast(event):
-            for listener in listeners:
-                listener(event)
-        return broadcast
 
     @property
     def step(self):
@@ -158,6 +156,8 @@ class Trainer:
                         "elapsed_seconds": round(self.elapsed, 3), "device": self.device.type,
                         "hardware": describe_device(self.device), "precision": self.gan.precision,
                         "quality": self.last_quality, "world_size": self.world_size}
+            if self.placement:
+                progress["placement"] = self.placement
             return save_checkpoint(path, model_cfg=self.model_cfg, train_cfg=self.cfg, modules=modules,
                                    optimizers=optimizers, rng=rng, progress=progress, metrics=self.last_metrics)
 
