@@ -287,7 +287,7 @@ class RayTrainer:
         self.step = self.epoch = 0
         self.elapsed = 0.0
         self.placement, self.moves = "", 0
-        self._actor = None
+        self._actor = self.node_id = None
         self._stop = threading.Event()
 
     def _track(self, on_event):
@@ -355,7 +355,7 @@ class RayTrainer:
             if where is None:  # stopped while waiting for the cluster
                 self.on_event(Finished("stopped", self.step, self.epoch))
                 return "stopped"
-            self._actor = actor
+            self._actor, self.node_id = actor, where["node_id"]
             self.placement = self._describe(where)
             self.on_event(Placed(self.placement))
             seconds_left = None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)

@@ -1,4 +1,5 @@
 """Train: pick a dataset and a model, press Start, and watch the adversarial game live."""
+import os
 import re
 import secrets
 from dataclasses import fields
@@ -253,6 +254,17 @@ def dataset_source(side):
     return str(path), None
 
 
+def cluster_note():
+    """Where runs train, on a host that set GAN_STUDIO_RAY_ADDRESS: the cluster, or why not (one line)."""
+    if not os.environ.get("GAN_STUDIO_RAY_ADDRESS", "").strip():
+        return ""
+    try:
+        run_manager().join_cluster()
+    except GanStudioError as error:
+        return plain(error)
+    return plain(run_manager().backend_note)
+
+
 def start_run(configs):
     model_cfg, train_cfg = configs
     try:
@@ -441,7 +453,7 @@ if problem:
     note_col.warning(plain(problem))
 elif run is None:
     defaults = "" if params else "Defaults train the recommended DCGAN on 5,000 real MNIST digits for one minute. "
-    note_col.caption(defaults + limits.describe())
+    note_col.caption(" ".join(filter(None, [defaults.strip(), limits.describe(), cluster_note()])))
 if configs is not None:
     with st.expander("Show the code", icon=":material/code:"):
         code_view(configs)

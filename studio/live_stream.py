@@ -51,11 +51,16 @@ def _find(token):
 def status_line(run, queue_position=0):
     """(the run's status in one line, the fraction of its budget done)."""
     if run.status == "queued":
+        if run.cluster:
+            ahead = max((queue_position or 1) - 1, 0)
+            moved = f"{run.notice}. " if run.notice else ""
+            return f"{moved}Waiting for the cluster: {ahead} run{'s' * (ahead != 1)} ahead.", 0.0
         return f"Waiting for a free slot: position {queue_position} in the queue.", 0.0
     if run.started is None and not run.active:  # failed or stopped while loading: the error says why
         return f"The run {run.status} before training began", 0.0
+    where = f" on {run.placement}" if run.placement else ""
     if run.status == "starting" or run.started is None:
-        return "Loading the dataset and building the networks…", 0.0
+        return f"Loading the dataset and building the networks{where}…", 0.0
     p, cfg = run.progress, run.train_cfg
     if p is None:
         return f"Epoch 0{epochs_of(cfg)} · step 0 · warming up", 0.0
@@ -64,8 +69,10 @@ def status_line(run, queue_position=0):
     fraction = min(1.0, max(by_steps, by_time))
     state = {"paused": " · paused", "finished": " · finished", "stopped": " · stopped", "failed": " · failed"}
     left = "" if not run.active else f" · {p.eta_seconds:,.0f} s left"
+    where = f" · training on {run.placement}" if run.placement and run.active else ""
+    moved = f" · moved: {run.notice}" if run.notice else ""
     return (f"Epoch {int(p.epoch) + (run.status == 'running')}{epochs_of(cfg)} · step {p.step:,} · "
-            f"{p.images_per_second:,.0f} img/s{left}{state.get(run.status, '')}", fraction)
+            f"{p.images_per_second:,.0f} img/s{left}{state.get(run.status, '')}{where}{moved}", fraction)
 
 
 def figure_json(figure):
