@@ -65,30 +65,60 @@ class ClusterSettings:
         return "a Ray cluster on this machine" if self.address == "local" else f"the Ray cluster at {self.address}"
 
 
+_joining = threading.Lock()
+
+
 def connect(settings):
     """Join the cluster (start one on this machine for 'local', bound to 127.0.0.1); returns the ray module. Ray
     missing or the cluster not answering is one ConfigError, within seconds."""
     if settings.address == "local":  # Ray's switch for a cluster of one machine: every process binds to 127.0.0.1,
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # read when ray is first imported, and by its children
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no report home (a lab may have no network at all)
     try:
         import ray
     except ImportError as error:
         raise ConfigError(f"training on Ray needs the ray package: {INSTALL_HINT}") from error
-    if ray.is_initialized():
-        return ray
+    with _joining:
+        if not ray.is_initialized():
+            if settings.address != "local":
+                check_reachable(settings)
+            in_a_thread_that_stays(lambda: start_driver(ray, settings))
+    return ray
+
+
+def start_driver(ray, settings):
     # The nodes run this front's own ganlib, which Ray ships to them (8 MB, cached by content): every node needs only
     # the packages (torch, torchvision, ray), and a front and its workers never disagree on a version.
-    quiet = {"logging_level": logging.WARNING, "log_to_driver": False,
-             "runtime_env": {"py_modules": [str(Path(__file__).resolve().parent)]}}
+    options = {"logging_level": logging.WARNING, "log_to_driver": False,
+               "runtime_env": {"py_modules": [str(Path(__file__).resolve().parent)]}}
     if settings.address == "local":
-        ray.init(address="local", include_dashboard=False, **quiet)
-        return ray
-    check_reachable(settings)
+        ray.init(address="local", include_dashboard=False, **options)
+        return
     try:
-        ray.init(address=settings.address, **quiet)
+        ray.init(address=settings.address, **options)
     except (ConnectionError, RuntimeError, ValueError) as error:
         raise ConfigError(f"could not join {settings.describe()}: {first_line(error)}") from error
-    return ray
+
+
+def in_a_thread_that_stays(start):
+    """Run start() in a thread that then lives as long as the process. Ray's local processes are told to die with
+    the thread that started them (Linux's parent-death signal): started from a Streamlit script's thread, which ends
+    with each rerun, the whole cluster went with it."""
+    outcome, done = [], threading.Event()
+
+    def drive():
+        try:
+            start()
+        except BaseException as error:  # noqa: BLE001 — handed to the caller's thread
+            outcome.append(error)
+        done.set()
+        if not outcome:
+            threading.Event().wait()
+
+    threading.Thread(target=drive, name="ray-driver", daemon=True).start()
+    done.wait()
+    if outcome:
+        raise outcome[0]
 
 
 def check_reachable(settings, timeout=3.0):
