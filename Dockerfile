@@ -11,8 +11,10 @@ ENV HOME=/home/user \
     PIP_NO_CACHE_DIR=1
 WORKDIR /home/user/app
 
-# Dependencies first, so code changes rebuild in seconds. torch from PyPI runs on CPU and CUDA hardware alike.
-COPY --chown=user requirements.txt .
+# Dependencies first, so changes to the pages rebuild in seconds. torch from PyPI runs on CPU and CUDA hardware alike.
+# requirements.txt installs the engine too (`-e .`): its package files come first.
+COPY --chown=user requirements.txt pyproject.toml README.md ./
+COPY --chown=user ganlib ganlib
 RUN pip install --user -r requirements.txt
 
 COPY --chown=user . .

@@ -6,7 +6,7 @@ its script: main(), a router over the pages.
 """
 import streamlit as st
 
-from ganlib.errors import GanStudioError
+from ganlib.errors import TORCH_CANNOT_LOAD, GanStudioError, is_out_of_memory, torch_cannot_load
 from ganlib.host import gallery_limit
 from studio.session import follow_deep_link, page_setup, plain
 
@@ -46,7 +46,16 @@ def main():
     pages = [train_page, playground_page, explore_page] + ([gallery_page] if gallery_on else [])
     navigation = st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), *pages])
     follow_deep_link(pages)
-    navigation.run()
+    try:
+        navigation.run()
+    except Exception as error:  # noqa: BLE001 — an allocation the estimates did not foresee: one line, not a traceback
+        if torch_cannot_load(error):
+            st.error(TORCH_CANNOT_LOAD + ".")
+        elif is_out_of_memory(error):
+            st.error("Out of memory within this server's limits: ask for less (fewer samples or steps, a smaller batch "
+                     "or image) and try again.")
+        else:
+            raise
 
 
 if __name__ == "__main__":  # a session's script run

@@ -1,6 +1,6 @@
 """How well each shipped digit generator answers a drawing: `python -m benchmarks.projection_check [SEED]`.
 
-Ten digits drawn with a mouse's strokes (tests/drawn_digits.py) and ten typed in DejaVu Sans (where the font is
+Ten digits drawn with a mouse's strokes (ganlib/drawn_digits.py) and ten typed in DejaVu Sans (where the font is
 installed) are projected into each generator; the meter's classifier reads each projection. Printed per generator and
 input kind: digits read as drawn, classes found as drawn (conditional), projections closer than the best of 1,000
 random samples, the median distance beside the median random one, and the slowest projection. Then letters and a face,
@@ -14,10 +14,9 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 import ganlib
+from ganlib.drawn_digits import drawn_digit
 from ganlib.quality import meter_input, meter_network
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from drawn_digits import drawn_digit  # noqa: E402
 
 GENERATORS = ("mnist-cdcgan", "mnist-dcgan", "mnist-mlp-r1", "mnist-mlp")
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

@@ -5,6 +5,14 @@ In a notebook: `run = ganlib.train(dataset="mnist-sample", max_seconds=60)`, `ga
 
 __version__ = "0.1.0"
 
-from .api import load, train  # noqa: E402  (after the version, which setuptools reads without importing)
-
 __all__ = ["load", "train", "__version__"]
+
+
+def __getattr__(name):
+    """`ganlib.train` and `ganlib.load`, imported on first use: `import ganlib` alone does not load PyTorch, so the
+    command line can say in words when PyTorch cannot load at all (a host's memory limit below what it maps)."""
+    if name in ("load", "train"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'ganlib' has no attribute {name!r}")

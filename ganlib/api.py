@@ -18,18 +18,19 @@ from .config import PRESETS, WITHOUT_LABELS, check_choice, epochs_of, preset
 from .datasets import DATASETS, TensorImages, class_names, conditional_settings, load_dataset
 from .device import cpu_threads, resolve_device
 from .errors import ConfigError, GanStudioError
+from .events import Failed, Finished, Metrics, Moved, Placed, QualityScored, Started
 from .host import run_memory_budget
 from .images import scatter_picture, to_pil_grid
 from .latent import latent_path, render, render_gif, sample_z, with_class
 from .memory import check_output_memory
 from .pointgan import point_noise
-from .projection import STEPS, Projection, nearest_training_image, prepare_image, project
+from .projection import (STEPS, Projection, checked_latent, nearest_training_image, prepare_image, project,
+                         read_projection_latent)
 from .points import POINT_DATASETS
 from .quality import QualityMeter
 from .ray_backend import ClusterSettings, RayTrainer
 from .runs import Run
 from .text import folded
-from .events import Failed, Finished, Metrics, Moved, Placed, QualityScored, Started
 from .trainer import Trainer
 
 
@@ -296,7 +297,7 @@ class TrainedGenerator:
 
     def walk(self, seed_a=0, seed_b=1, steps=10, method="slerp"):
         """The images along a latent path from seed_a's sample to seed_b's: a tensor [steps, C, H, W]. Either end may
-        also be a Projection (or a latent tensor): walk from your drawing."""
+        also be a Projection, its file or a latent tensor: walk from your drawing."""
         return render(self.network, self._path(seed_a, seed_b, steps, method))
 
     def interpolate(self, seed_a=0, seed_b=1, steps=10, method="slerp", frame_ms=80, scale=2):
@@ -311,12 +312,20 @@ class TrainedGenerator:
         check_output_memory(self.model_cfg, steps, "steps", run_memory_budget(runs_at_once=1))
         return latent_path([self.latent_of(start), self.latent_of(end)], steps, method)
 
+    @property
+    def identity(self):
+        """Which generator this is, as projection files name it: the hash of its weights."""
+        return self.checkpoint.card.get("weights_sha256", "")
+
     def latent_of(self, key):
-        """A walk's end [latent_dim]: a seed's sample, a projection's latent, or a latent tensor."""
+        """A walk's end [latent_dim]: a seed's sample, a projection (or its file, `project --out FILE.npz`), or a
+        latent tensor; a file of another generator, or numbers no latent has, is refused in one line."""
+        if isinstance(key, (str, Path)):
+            return read_projection_latent(key, self.model_cfg.latent_dim, self.identity)
         if isinstance(key, Projection):
             key = key.latent
         if isinstance(key, torch.Tensor):
-            return key.reshape(self.model_cfg.latent_dim).float().cpu()
+            return checked_latent(key, self.model_cfg.latent_dim)
         return sample_z(1, self.model_cfg.latent_dim, seed=key)[0]
 
     def project(self, image, label=None, steps=STEPS, seed=0, progress=True, data_dir=None):

@@ -7,7 +7,6 @@ import argparse
 import json
 import shlex
 import sys
-import zipfile
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -22,15 +21,15 @@ from .config import IMAGE_SIZES, NOISES, OPTIMIZERS, PRESETS
 from .datasets import DATASETS, EMOJI_PATH, SAMPLE_PATH
 from .device import DEVICE_CHOICES
 from .distributed import leave_process_group, rank_and_world_size
-from .errors import ConfigError, Diverged, GanStudioError
+from .errors import ConfigError, Diverged, GanStudioError, UploadFailed, is_out_of_memory
 from .image_features import FEATURES_PATH, train_image_features
 from .host import run_memory_budget
-from .hub import export_hub, push_hub
+from .hub import check_repo_id, export_hub, push_hub
 from .images import scatter_picture, to_pil_grid
 from .latent import INTERPOLATIONS
 from .losses import LOSSES
 from .memory import check_output_memory
-from .projection import SEARCH, STEPS
+from .projection import SEARCH, STEPS, read_projection_latent, save_projection
 from .pointgan import PointGAN, describe_point_metrics
 from .points import POINT_DATASETS
 from .quality import QUALITY_SAMPLES
@@ -209,6 +208,17 @@ def main(argv=None):
     except GanStudioError as error:
         print(f"error: {printable(error)}", file=sys.stderr)
         return 2
+    except Exception as error:  # noqa: BLE001 — an estimate that was off: the allocation itself failed
+        if not is_out_of_memory(error):
+            raise
+        print(f"error: out of memory within this machine's limits (its memory, a container's cap, ulimit -v): ask for "
+              f"{ASK_FOR_LESS.get(args.command, 'less')}", file=sys.stderr)
+        return 1
+
+
+ASK_FOR_LESS = {"train": "a smaller batch, widths or image size", "sample": "fewer samples (--n)",
+                "interpolate": "fewer steps (--steps)", "project": "fewer steps (--steps) or a smaller image",
+                "score": "a smaller dataset", "bench": "a smaller --batch-size", "export": "a smaller generator"}
 
 
 SETTING_NAMES = ("data_dir", "loss", "epochs", "max_seconds", "max_steps", "batch_size", "lr_g", "lr_d", "beta1",
@@ -340,11 +350,17 @@ def train_points(model_cfg, train_cfg, out, args):
 
 
 def cmd_export(args):
+    if args.push is not None:
+        check_repo_id(args.push)  # before the folder is written
     folder = export_hub(args.path, args.hub, licence=args.licence)
     files = ", ".join(sorted(p.name for p in folder.iterdir()))
     print(f"wrote the Hub model folder {folder} ({files})")
-    if args.push:
-        print(f"uploaded to {push_hub(folder, args.push, private=args.private)}")
+    if args.push is not None:
+        try:
+            print(f"uploaded to {push_hub(folder, args.push, private=args.private)}")
+        except UploadFailed as error:
+            print(f"error: {printable(error)}", file=sys.stderr)
+            return 1
     else:
         print(f"upload it with: python -m ganlib export {shlex.quote(str(args.path))} --hub {shlex.quote(str(folder))} "
               "--push USER/NAME")
@@ -365,6 +381,7 @@ def cmd_code(args):
 def cmd_sample(args):
     if args.n < 1:
         raise GanStudioError("--n must be at least 1")
+    writable_output(args.out, (".png", ".npz"))
     generator = load(args.path, args.device)
     check_output_memory(generator.model_cfg, args.n, "--n", run_memory_budget(runs_at_once=1))
     if generator.model_cfg.family == "mlp2d":
@@ -392,10 +409,11 @@ def write_points(generator, args):
 def cmd_interpolate(args):
     if args.steps < 2:
         raise GanStudioError("--steps must be at least 2")
+    writable_output(args.out, (".png", ".npz", ".gif"))
     generator = load(args.path, args.device)
     check_output_memory(generator.model_cfg, args.steps, "--steps", run_memory_budget(runs_at_once=1))
-    start = read_latent(args.start, generator.model_cfg.latent_dim, "--from") if args.start else args.seed_a
-    end = read_latent(args.end, generator.model_cfg.latent_dim, "--to") if args.end else args.seed_b
+    start, end = (read_latent(generator, path, option) if path else seed
+                  for path, option, seed in ((args.start, "--from", args.seed_a), (args.end, "--to", args.seed_b)))
     if args.out.suffix.lower() == ".gif":
         generator.interpolate(start, end, args.steps, args.method, scale=1).save(args.out)
     else:
@@ -405,39 +423,25 @@ def cmd_interpolate(args):
 
 
 def cmd_project(args):
-    if args.out.suffix.lower() not in (".png", ".npz"):
-        raise GanStudioError(f"--out must end in .png or .npz, not '{args.out.suffix}'")
+    writable_output(args.out, (".png", ".npz"))  # before the projection's seconds, not after
     if not 1 <= args.steps <= 10_000:
         raise GanStudioError("--steps must be from 1 to 10,000")
     generator = load(args.path, args.device)
     found = generator.project(args.image, args.class_name, steps=args.steps, seed=args.seed)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.out.suffix.lower() == ".npz":
-        np.savez_compressed(args.out, projection=found.projection.numpy(), input=found.input.numpy(),
-                            latent=found.latent.numpy(), distance=np.float32(found.distance),
-                            random_distance=np.float32(found.random_distance),
-                            label=np.int64(-1 if found.label is None else found.label))
+        save_projection(args.out, found, generator.identity)
     else:
         found.picture().save(args.out)
-    drawn = "" if found.label is None else f"; it drew class {printable(generator.classes[found.label])}"
+    drawn = f"; it drew {printable(found.drew(generator.classes))}" if found.label is not None else ""
     nearest = "" if found.nearest_real is not None else " (the training images are not at hand: no nearest real one)"
     print(f"projected in {found.seconds:.1f} s: distance {found.distance:.3f} (the best of {SEARCH:,} random samples: "
           f"{found.random_distance:.3f}){drawn}; wrote {args.out}{nearest}")
     return 0
 
 
-def read_latent(path, latent_dim, option):
-    """The latent [latent_dim] a projection saved (`project --out FILE.npz`), checked before use."""
-    try:
-        if path.stat().st_size > 2**20:
-            raise GanStudioError(f"{option} {path.name} is larger than a projection's file")
-        with np.load(path, allow_pickle=False) as arrays:
-            latent = arrays["latent"] if "latent" in arrays.files else None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise GanStudioError(f"{option} {path.name} is not a .npz file that `project` wrote") from error
-    if latent is None or latent.dtype.kind != "f" or latent.size != latent_dim or not np.isfinite(latent).all():
-        raise GanStudioError(f"{option} {path.name} holds no latent of this generator ({latent_dim} finite numbers)")
-    return torch.from_numpy(latent.reshape(latent_dim).astype(np.float32))
+def read_latent(generator, path, option):
+    """The latent of a projection file for `interpolate --from/--to`, checked as the Python API checks it."""
+    return read_projection_latent(path, generator.model_cfg.latent_dim, generator.identity, f"{option} {path.name}")
 
 
 def cmd_score(args):
@@ -473,6 +477,25 @@ def cmd_train_features(args):
     print(f"trained in {card['training_seconds']} s (final loss {card['final_loss']}); "
           f"wrote {Path(args.out).with_suffix('.safetensors')}")
     return 0
+
+
+def writable_output(out, suffixes):
+    """Refuse an output path that cannot be written before any work is done: a wrong suffix, a parent that is a
+    file, a folder that cannot be made or written (/proc, a read-only disk)."""
+    if out.suffix.lower() not in suffixes:
+        raise GanStudioError(f"--out must end in {' or '.join(suffixes)}, not '{printable(out.suffix)}'")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not out.parent.is_dir():
+            raise NotADirectoryError(out.parent)
+        existed = out.exists()
+        with open(out, "ab"):
+            pass
+        if not existed:
+            out.unlink()
+    except OSError as error:
+        reason = error.strerror or "not a folder"
+        raise GanStudioError(f"--out {printable(out)} cannot be written ({reason.lower()})") from error
 
 
 def write_images(images, out, nrow):

@@ -26,3 +26,24 @@ class MismatchedCard(CheckpointError):
 
 class Diverged(GanStudioError):
     """A NaN or infinite loss: the run stops and the last good checkpoint stays."""
+
+
+class UploadFailed(GanStudioError):
+    """An upload that did not go through (no network, a refused token): the local files it would send are kept."""
+
+
+def is_out_of_memory(error):
+    """An allocation that failed: Python's MemoryError, the CPU allocator's RuntimeError ("can't allocate memory"),
+    CUDA's and MPS's OutOfMemoryError. No torch here: the app's router asks before any page imports it."""
+    text = str(error)
+    return isinstance(error, MemoryError) or "can't allocate memory" in text or "out of memory" in text.lower()
+
+
+def torch_cannot_load(error):
+    """PyTorch's libraries could not be mapped: the process's address-space limit is below what torch maps."""
+    return isinstance(error, ImportError) and "failed to map segment" in str(error)
+
+
+TORCH_CANNOT_LOAD = ("PyTorch cannot load within this process's address-space limit (ulimit -v, prlimit --as): its CUDA "
+                     "build maps about 3.2 GB as it loads. Raise the limit to 4 GB or more, or install the CPU-only "
+                     "build of torch")

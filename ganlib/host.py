@@ -4,6 +4,7 @@ A hosted GAN Studio serves a whole class from one process: these settings keep o
 machine's memory, another session's files or the server's folders.
 """
 import os
+import resource
 from pathlib import Path
 
 from .errors import ConfigError
@@ -17,13 +18,32 @@ def max_concurrent_runs():
 
 
 def machine_memory_bytes():
-    """Physical memory, or the container's cap where one is set (a Space's cgroup limit is lower than the host's)."""
-    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    """The memory this process may still use: the lowest of physical memory, the container's cgroup cap (a Space's
+    is lower than the host's) and what the process's own limits leave (`ulimit -v` / `prlimit --as` cap its address
+    space, RLIMIT_DATA its heap: many lab servers set these rather than a cgroup)."""
+    limits = [os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")]
     try:
         cap = Path("/sys/fs/cgroup/memory.max").read_text().strip()
     except OSError:
-        return total
-    return min(total, int(cap)) if cap.isdigit() else total
+        cap = ""
+    if cap.isdigit():
+        limits.append(int(cap))
+    for limit, used in ((resource.RLIMIT_AS, "VmSize"), (resource.RLIMIT_DATA, "VmData")):
+        soft = resource.getrlimit(limit)[0]
+        if soft != resource.RLIM_INFINITY:
+            limits.append(max(soft - process_memory(used), 0))  # what is mapped already counts against it
+    return min(limits)
+
+
+def process_memory(field):
+    """This process's VmSize (address space) or VmData (heap and private mappings) in bytes, from /proc."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def run_memory_budget(runs_at_once=None):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .checkpoint import EXPORTED_NAME, export_generator, resolve_checkpoint_path
 from .datasets import DATASETS
-from .errors import ConfigError
+from .errors import ConfigError, UploadFailed
 from .text import printable
 
 SAMPLES = "samples.png"
@@ -70,20 +70,39 @@ def hub_zip(path, licence=None):
     return buffer.getvalue()
 
 
-def push_hub(folder, repo_id, private=False):
-    """Upload a Hub folder to `repo_id` (created if new) with huggingface_hub; returns the repository's URL."""
+def check_repo_id(repo_id):
+    """USER/NAME, or one line (an empty --push is a mistake, not a silent 'no upload')."""
     if not REPO_ID.match(repo_id):
         raise ConfigError(f"--push {repo_id[:100]!r} is not a Hub repository id (USER/NAME)")
+
+
+def push_hub(folder, repo_id, private=False):
+    """Upload a Hub folder to `repo_id` (created if new) with huggingface_hub; returns the repository's URL. A missing
+    package is a ConfigError; no network or a refused token an UploadFailed, in one line that says the folder stays."""
+    check_repo_id(repo_id)
     try:
         from huggingface_hub import HfApi
     except ImportError as error:
         raise ConfigError('--push needs huggingface_hub: pip install "gan-studio[hub]" (or pip install '
                           "huggingface_hub), then log in with `hf auth login`") from error
     api = HfApi()
-    url = api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
-    api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="model",
-                      commit_message="Upload a GAN Studio generator")
+    try:
+        url = api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
+        api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="model",
+                          commit_message="Upload a GAN Studio generator")
+    except Exception as error:  # noqa: BLE001 — network, HTTP and auth errors of several libraries: one line each
+        raise UploadFailed(f"the upload to {repo_id} failed ({upload_reason(error)}); the folder {folder} is written "
+                           "and complete: push it again once that is fixed") from error
     return str(url)
+
+
+def upload_reason(error):
+    """Why an upload failed, in a few words: a refused token, or the first line of the library's own message."""
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if status in (401, 403):
+        return f"the Hub refused the token (HTTP {status}): log in with `hf auth login`"
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text[:200]
 
 
 def model_card(card, generator, licence):

@@ -10,6 +10,7 @@ best start wins and names the class.
 """
 import io
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,8 +53,15 @@ class Projection:
         """Yours, the generator's closest and the nearest real image side by side (a PIL image)."""
         return side_by_side(self, self.nearest_real)
 
+    def drew(self, names=()):
+        """What the projection drew besides its style: 'class 7' (of a conditional generator's `names`), 'latent code
+        3' (a label-free generator's codes), or '' for neither."""
+        if self.label is None:
+            return ""
+        return f"class {names[self.label]}" if self.label < len(names) else f"latent code {self.label}"
+
     def __repr__(self):
-        drew = "" if self.label is None else f", class {self.label}"
+        drew = f", {self.drew()}" if self.label is not None else ""
         return (f"<Projection: distance {self.distance:.3f} (the best of {SEARCH:,} random samples: "
                 f"{self.random_distance:.3f}){drew}, {self.seconds:.1f} s>")
 
@@ -205,3 +213,51 @@ def side_by_side(projection, nearest_real=None, panel=168):
         picture.paste(tile, (index * (panel + gap), 0))
         pen.text((index * (panel + gap) + panel / 2, panel + 4), text, fill="black", font=font, anchor="ma")
     return picture
+
+
+# --- a projection's file: `project --out FILE.npz`, read back by `interpolate --from/--to` ---------------------------
+
+LATENT_LIMIT = 20.0  # no number of a latent drawn from N(0, 1) strays this far (20 σ); larger ones are not latents
+MAX_FILE_BYTES = 2**20
+
+
+def save_projection(path, found, generator_id):
+    """The arrays of a projection and the id (weights hash) of the generator it belongs to."""
+    np.savez_compressed(path, projection=found.projection.numpy(), input=found.input.numpy(),
+                        latent=found.latent.numpy(), distance=np.float32(found.distance),
+                        random_distance=np.float32(found.random_distance),
+                        label=np.int64(-1 if found.label is None else found.label), generator=np.str_(generator_id))
+
+
+def read_projection_latent(path, latent_dim, generator_id, name=None):
+    """The latent [latent_dim] a projection file holds, checked before use: a file `project` wrote, for this generator
+    (`generator_id`, its weights hash; older files name none), with numbers a generator was trained on."""
+    name = name or Path(path).name
+    try:
+        if Path(path).stat().st_size > MAX_FILE_BYTES:
+            raise GanStudioError(f"{name} is larger than a projection's file")
+        with open(path, "rb") as f:
+            arrays = np.load(f, allow_pickle=False)
+            if not isinstance(arrays, np.lib.npyio.NpzFile):  # a plain .npy array
+                raise GanStudioError(f"{name} is not a .npz file that `project` wrote")
+            with arrays:
+                latent = arrays["latent"] if "latent" in arrays.files else None
+                owner = str(arrays["generator"]) if "generator" in arrays.files else None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise GanStudioError(f"{name} is not a .npz file that `project` wrote") from error
+    if owner is not None and owner != generator_id:
+        raise GanStudioError(f"{name} holds a latent of another generator: project your image into this one first")
+    if latent is None:
+        raise GanStudioError(f"{name} holds no latent of this generator ({latent_dim} finite numbers)")
+    return checked_latent(latent, latent_dim, name)
+
+
+def checked_latent(values, latent_dim, name="the latent"):
+    """A latent [latent_dim] as float32 from any array or tensor of floats, or one line saying why it is none."""
+    array = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+    if array.dtype.kind != "f" or array.size != latent_dim or not np.isfinite(array).all():
+        raise GanStudioError(f"{name} holds no latent of this generator ({latent_dim} finite numbers)")
+    if np.abs(array).max() > LATENT_LIMIT:
+        raise GanStudioError(f"{name} holds numbers beyond ±{LATENT_LIMIT:g}, far outside the normal distribution the "
+                             "generator was trained on: not a latent of it")
+    return torch.from_numpy(array.reshape(latent_dim).astype(np.float32))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .archives import zip_limits
-from .checkpoint import atomic_write, load_checkpoint
+from .checkpoint import CHECKPOINT_NAME, atomic_write, keep_previous, load_checkpoint
 from .datasets import folder_images, folder_path, load_dataset
 from .errors import ConfigError, DatasetError
 from .events import CheckpointSaved, Failed, Finished, Metrics, Moved, Placed
@@ -180,8 +180,8 @@ class FolderMirror:
     def changes(self):
         changed = {}
         for path in sorted(self.folder.rglob("*")):
-            if not path.is_file() or path.name.startswith("."):
-                continue
+            if not path.is_file() or path.name.startswith(".") or ".prev." in path.name:
+                continue  # the previous checkpoint pair: the front keeps its own (apply_changes)
             name = path.relative_to(self.folder).as_posix()
             stat = path.stat()
             key = (stat.st_size, None if path.suffix in APPENDED else stat.st_mtime_ns)
@@ -202,8 +202,13 @@ class FolderMirror:
 
 
 def apply_changes(folder, changes):
-    """Write what a FolderMirror sent into `folder` (names checked: they stay inside it)."""
+    """Write what a FolderMirror sent into `folder` (names checked: they stay inside it). New checkpoint weights first
+    keep the pair they replace as the previous pair, as save_checkpoint does on the node: a node lost between the
+    weights and the card leaves a pair that loads (the previous) without sending it over the network each epoch."""
     folder = Path(folder)
+    weights = folder / f"{CHECKPOINT_NAME}.safetensors"
+    if weights.name in changes:
+        keep_previous(weights, weights.with_suffix(".json"))
     for name, (mode, data) in changes.items():
         relative = PurePosixPath(name)
         if relative.is_absolute() or ".." in relative.parts:
@@ -217,10 +222,11 @@ def apply_changes(folder, changes):
 
 
 def folder_files(folder):
-    """Every file of a run folder, as apply_changes takes them: what a run moving to another node takes along."""
+    """A run folder's files, as apply_changes takes them: what a run moving to another node takes along (metrics to
+    go on appending to, grids; not the checkpoint, which travels loaded, as the run's `resume`)."""
     folder = Path(folder)
     return {p.relative_to(folder).as_posix(): ("whole", p.read_bytes()) for p in sorted(folder.rglob("*"))
-            if p.is_file() and not p.name.startswith(".")}
+            if p.is_file() and not p.name.startswith((".", f"{CHECKPOINT_NAME}."))}
 
 
 # --- the actor, on a node ----------------------------------------------------------------------------------
@@ -256,6 +262,7 @@ class RunWorker:
             self.trainer = Trainer(model_cfg, train_cfg, run_dir=self.folder, on_event=self._keep, data=data,
                                    resume=options["resume"], cpu_threads=options["threads"],
                                    memory_budget=options["memory_budget"], placement=options["placement"],
+                                   checkpoint_seconds=0,  # every epoch: a lost node costs at most the one in progress
                                    deadline=None if seconds_left is None else time.monotonic() + seconds_left)
         except Exception as error:  # noqa: BLE001 — every cause is one line on the page, never a Ray traceback
             self._keep(Failed(build_failure(error), options["step"]))

@@ -16,7 +16,7 @@ from .config import ModelConfig, TrainConfig, config_to_dict
 from .datasets import DATASETS, load_dataset
 from .device import describe_device, pick_device, resolve_device
 from .distributed import any_rank, join_process_group, rank_and_world_size
-from .errors import CheckpointError, ConfigError, Diverged, GanStudioError
+from .errors import CheckpointError, ConfigError, Diverged, GanStudioError, is_out_of_memory
 from .events import CheckpointSaved, Failed, Finished, GridSampled, Metrics, QualityScored, Started
 from .gan import GAN
 from .host import run_memory_budget
@@ -50,11 +50,6 @@ def epoch_order(seed, epoch, n):
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
 
 
-def is_out_of_memory(error):
-    """CUDA and MPS raise OutOfMemoryError; the CPU allocator raises a RuntimeError that says so."""
-    return isinstance(error, torch.OutOfMemoryError) or "can't allocate memory" in str(error)
-
-
 def build_failure(error):
     """The one line a run shows when its trainer could not be built (in a thread here or on a cluster's node)."""
     if isinstance(error, GanStudioError):
@@ -67,7 +62,7 @@ def build_failure(error):
 class Trainer:
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, *, run_dir=None, on_event=None,
                  data=None, resume: Checkpoint = None, report_every=10, cpu_threads=None, memory_budget=None,
-                 deadline=None, tensorboard=None, placement=None):
+                 deadline=None, tensorboard=None, placement=None, checkpoint_seconds=CHECKPOINT_SECONDS):
         self.check_configs(model_cfg, train_cfg, memory_budget, dataset_images=len(data) if data is not None else None)
         self.model_cfg, self.cfg = model_cfg, train_cfg
         self.device = resolve_device(train_cfg.device, cpu_threads)  # construct in the thread that trains
@@ -81,6 +76,7 @@ class Trainer:
         self.data, self.report_every = data, report_every
         self.deadline = deadline  # time.monotonic() when the host's cap on wall time ends the run; None: no cap
         self.placement = placement  # where a cluster put the run ('Ray cluster …, node 2 of 3'), for the card
+        self.checkpoint_seconds = checkpoint_seconds  # 0: at every epoch's end (a cluster's node may vanish)
         self.run_dir = RunDirectory(run_dir) if run_dir and self.rank == 0 else None  # rank 0 alone writes
         self.on_event = with_tensorboard(on_event, tensorboard if self.rank == 0 else None, model_cfg, train_cfg)
         self.epoch = self.batch_in_epoch = self.steps_per_epoch = 0
@@ -360,10 +356,10 @@ class Trainer:
         self.on_event(QualityScored(epoch, self.step, score))
 
     def _checkpoint_due(self):
-        """At an epoch end: the first (so a run that later diverges keeps a good one), the last, and any a minute or
-        more after the previous save."""
+        """At an epoch end: the first (so a run that later diverges keeps a good one), the last, and any
+        `checkpoint_seconds` (a minute) or more after the previous save."""
         first = self._checkpointed_at_step is None
-        return first or not self._epochs_left() or time.monotonic() - self._checkpointed_at >= CHECKPOINT_SECONDS
+        return first or not self._epochs_left() or time.monotonic() - self._checkpointed_at >= self.checkpoint_seconds
 
     def _checkpoint(self):
         if not self.run_dir:

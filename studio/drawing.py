@@ -99,7 +99,7 @@ def drawing_view(generator, checkpoint, identity, names, latents, training_image
         return
     found = found[1]
     result_col.image(found.picture(), width="content")
-    drew = "" if found.label is None else f" It drew class {names[found.label]}."
+    drew = f" It drew {found.drew(names)}." if found.label is not None else ""
     result_col.caption(plain(f"The generator's closest drawing is {found.distance:.2f} from yours (root-mean-square "
                              f"pixel difference, 0 is a copy); the best of {SEARCH:,} random samples was "
                              f"{found.random_distance:.2f}; {found.seconds:.1f} s.{drew}"))

@@ -1,11 +1,16 @@
 """Fixtures: tiny datasets in the exact files the real loaders read, and a headless Chromium."""
 import hashlib
+import os
 import pickle
 import struct
 
 import numpy as np
 import pytest
 from ganlib.datasets import TensorImages, load_mnist_sample
+
+# Ray's switch for a cluster of one machine, before any test imports ray: every node and driver the tests start binds
+# to 127.0.0.1 and reports it (no traffic to the machine's other addresses).
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
 
 def write_idx(path, array):

@@ -143,7 +143,7 @@ def draw_with_mouse(page, canvas, strokes, steps=8):
 
 
 def test_latent_explorer_projects_a_digit_drawn_with_the_mouse_and_walks_from_it(app_url, browser, tmp_path):
-    from drawn_digits import STROKES
+    from ganlib.drawn_digits import STROKES
 
     shots = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS", tmp_path))
     page = open_from_home(browser, app_url, "Latent explorer")

@@ -1,5 +1,6 @@
 """The Train page in a real browser with the app on the Ray backend (GAN_STUDIO_RAY_ADDRESS=local: a cluster of this
 machine on 127.0.0.1): Start, the live view fills in from the node, Pause, Stop, and the downloads are there."""
+import importlib.util
 import os
 import re
 from pathlib import Path
@@ -7,8 +8,8 @@ from pathlib import Path
 import pytest
 from browser_app import CHROMIUM, open_from_home, start_app, stop_app
 
-pytest.importorskip("ray")
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+pytestmark = [pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
+              pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed")]
 
 
 def test_the_train_page_follows_a_run_on_the_cluster(browser, tmp_path):

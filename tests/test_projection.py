@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 import ganlib
-from drawn_digits import drawn_digit
+from ganlib.drawn_digits import drawn_digit
 from ganlib.cli import main
 from ganlib.errors import GanStudioError
 from ganlib.projection import centred_digit, prepare_image

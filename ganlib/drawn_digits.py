@@ -1,5 +1,5 @@
 """Digits drawn as a person draws them with a mouse: strokes through a few points, white on black, as the Latent
-explorer's canvas makes them. The projection's tests and benchmark draw with these."""
+explorer's canvas makes them. The projection's tests and benchmark draw with these, and a notebook can too."""
 import math
 
 from PIL import Image, ImageDraw
