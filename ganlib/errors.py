@@ -45,5 +45,5 @@ def torch_cannot_load(error):
 
 
 TORCH_CANNOT_LOAD = ("PyTorch cannot load within this process's address-space limit (ulimit -v, prlimit --as): its CUDA "
-                     "build maps about 3.2 GB as it loads. Raise the limit to 4 GB or more, or install the CPU-only "
-                     "build of torch")
+                     "build maps about 3.2 GB as it loads. Raise the limit (the command line needs about 4 GB, the app "
+                     "about 6 GB), or install the CPU-only build of torch")
