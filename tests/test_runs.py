@@ -229,3 +229,17 @@ def test_the_grace_is_at_least_two_heartbeats_and_an_open_tab_keeps_its_run_for_
         assert manager.get(run_id).active, f"reaped {now - start:.0f} s after the start with its tab open"
     manager.reap(now=now + grace + 1)  # then the tab closes: the run goes once the grace has passed
     assert manager.wait(run_id, timeout=30) and manager.get(run_id).finished_reason == "stopped"
+
+
+def test_a_cluster_address_without_ray_installed_is_one_line(monkeypatch, tmp_path):
+    import sys
+
+    from ganlib.ray_backend import ClusterSettings
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as where `pip install "gan-studio[ray]"` was never run
+    runs = RunManager(runs_root=tmp_path, cluster=ClusterSettings("local"))
+    with pytest.raises(ConfigError, match=r'^training on Ray needs the ray package: pip install "gan-studio\[ray\]"'):
+        runs.join_cluster()
+    fallback = RunManager(runs_root=tmp_path, cluster=ClusterSettings("local", fallback="local"))
+    fallback.join_cluster()
+    assert fallback.cluster is None and fallback.backend_note.endswith("runs train on this server instead.")
