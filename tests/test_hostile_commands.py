@@ -1,7 +1,6 @@
 """The newest commands (`project`, `interpolate --from/--to`, `export --hub --push`) tried as a hostile user would: each
 answer is one sentence and an exit code, never a traceback; the Python API and the explorer answer the same way."""
 import http.server
-import io
 import os
 import subprocess
 import sys
