@@ -97,7 +97,7 @@ def push_hub(folder, repo_id, private=False):
 
 
 def upload_reason(error):
-    """Why an upload failed, in a few words: a refused token, or the first line of the library's own message."""
+    """Why an upload failed, in a few words: a refused token, or the library's own message on one line, cut short."""
     status = getattr(getattr(error, "response", None), "status_code", None)
     if status in (401, 403):
         return f"the Hub refused the token (HTTP {status}): log in with `hf auth login`"

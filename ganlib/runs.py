@@ -16,8 +16,8 @@ from .alarms import AlarmWatch
 from .datasets import DATASETS
 from .device import cpu_threads, release_memory
 from .errors import ConfigError, GanStudioError
-from .host import HEARTBEAT_SECONDS, max_concurrent_runs, run_memory_budget, tensorboard_root
 from .events import CheckpointSaved, Failed, Finished, GridSampled, Metrics, Moved, Placed, QualityScored, Started
+from .host import HEARTBEAT_SECONDS, max_concurrent_runs, run_memory_budget, tensorboard_root
 from .losses import get_loss
 from .ray_backend import ClusterSettings, RayTrainer, connect
 from .trainer import Trainer, build_failure
@@ -103,7 +103,7 @@ class Run:
     notice: str = ""  # what happened to it on the cluster (it moved from a lost node)
 
     def __post_init__(self):
-        self.alarm_watch = AlarmWatch(get_loss(self.train_cfg.loss).probabilities)
+        self._watch_history()
 
     @property
     def active(self):
@@ -141,8 +141,11 @@ class Run:
         self.rows = [row for row in self.rows if row["step"] <= step]
         self.grids = [grid for grid in self.grids if grid.step <= step]
         self.quality = [scored for scored in self.quality if scored.step <= step]
-        self.alarm_watch = AlarmWatch(get_loss(self.train_cfg.loss).probabilities)
-        self.alarm_watch.add_rows(self.rows)
+        self._watch_history()
+
+    def _watch_history(self):
+        """The run's alarms, from the rows and scores it has (none yet when it is created)."""
+        self.alarm_watch = AlarmWatch(get_loss(self.train_cfg.loss).probabilities).add_rows(self.rows)
         for scored in self.quality:
             self.alarm_watch.add_diversity(scored.score.diversity)
 
