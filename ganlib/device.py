@@ -98,5 +98,6 @@ def describe_device(device):
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     if device.type == "cpu":
-        return f"CPU ({platform.machine()}), {torch.get_num_threads()} threads"
+        threads = torch.get_num_threads()
+        return f"CPU ({platform.machine()}), {threads} thread{'s' if threads > 1 else ''}"
     return device.type

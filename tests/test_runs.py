@@ -7,6 +7,7 @@ import torch
 
 from ganlib.config import ModelConfig, TrainConfig
 from ganlib.datasets import TensorImages
+from ganlib.device import describe_device
 from ganlib.errors import ConfigError, GanStudioError
 from ganlib.runs import RunManager
 
@@ -78,6 +79,15 @@ def test_runs_that_train_at_once_share_the_cpu_threads(tmp_path, small_digits, m
     assert alone.wait(run_id, 60)
     card = json.loads(Path(alone.get(run_id).checkpoint_path).with_suffix(".json").read_text())
     assert card["hardware"].endswith(", 4 threads")
+
+
+def test_a_card_names_one_thread_in_the_singular(request):
+    before = torch.get_num_threads()
+    request.addfinalizer(lambda: torch.set_num_threads(before))
+    torch.set_num_threads(1)
+    assert describe_device(torch.device("cpu")).endswith(", 1 thread")
+    torch.set_num_threads(2)
+    assert describe_device(torch.device("cpu")).endswith(", 2 threads")
 
 
 class RunsOutOfMemory(TensorImages):
