@@ -7,6 +7,7 @@ events the trainer emitted and the run folder's new bytes, so the folder grows o
 A node lost mid-run (killed, preempted) costs the work since the last checkpoint: the run goes on from the
 checkpoint the front already holds, on whichever node Ray gives it, with the numbers it would have had.
 """
+import hashlib
 import io
 import logging
 import os
@@ -169,13 +170,14 @@ APPENDED = (".csv",)  # files that only grow while a run trains: sent as their n
 
 class FolderMirror:
     """What changed in a run folder since the last call, as {name: (mode, bytes)}: 'append' for the new lines of a
-    CSV file, 'whole' for any other new or rewritten file. Files mid-write (hidden temporaries) wait."""
+    CSV file that still begins with what was sent, 'whole' for any other new or rewritten file (a resumed trainer
+    rewrites metrics.csv without the rows past its checkpoint). Files mid-write (hidden temporaries) wait."""
 
     def __init__(self, folder):
         self.folder = Path(folder)
-        self.sent = {}
-        self.changes()  # what is there already came from the front; CSV files are sent whole once more, as the
-        self.sent = {name: key for name, key in self.sent.items() if not name.endswith(APPENDED)}  # trainer trims them
+        self.seen = {}  # name -> (size, mtime) when last read
+        self.sent_lines = {}  # CSV name -> (length, SHA-1) of the complete lines sent
+        self.changes()  # what is there already came from the front
 
     def changes(self):
         changed = {}
@@ -184,20 +186,19 @@ class FolderMirror:
                 continue  # the previous checkpoint pair: the front keeps its own (apply_changes)
             name = path.relative_to(self.folder).as_posix()
             stat = path.stat()
-            key = (stat.st_size, None if path.suffix in APPENDED else stat.st_mtime_ns)
-            if self.sent.get(name) == key:
+            if self.seen.get(name) == (stat.st_size, stat.st_mtime_ns):
                 continue
+            self.seen[name] = (stat.st_size, stat.st_mtime_ns)
             data = path.read_bytes()
-            before = self.sent.get(name, (0, None))[0]
             if path.suffix in APPENDED:
                 data = data[:data.rfind(b"\n") + 1]  # a line being appended waits for the next call
-                key = (len(data), None)
-                if 0 < before <= len(data):
-                    changed[name] = ("append", data[before:])
-                    self.sent[name] = key
+                length, digest = self.sent_lines.get(name, (0, None))
+                self.sent_lines[name] = (len(data), hashlib.sha1(data).digest())
+                if 0 < length <= len(data) and hashlib.sha1(data[:length]).digest() == digest:
+                    if len(data) > length:
+                        changed[name] = ("append", data[length:])
                     continue
             changed[name] = ("whole", data)
-            self.sent[name] = key
         return changed
 
 

@@ -39,13 +39,15 @@ class RunDirectory:
         atomic_write(self.config, lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2)))
 
     def append_metrics(self, rows, truncate_after_step=None):
-        """Append rows to metrics.csv; when resuming, first drop rows past the checkpoint's step."""
-        if truncate_after_step is not None and self.metrics.exists():
-            with open(self.metrics, newline="") as f:
-                kept = [row for row in csv.DictReader(f) if int(row["step"]) <= truncate_after_step]
-            self.metrics.unlink()
-            rows = kept + list(rows)
-        append_csv(self.metrics, CSV_COLUMNS, rows)
+        """Append rows to metrics.csv; when resuming, first drop rows past the checkpoint's step, in one atomic
+        rewrite: a reader (the page, a node mirroring the folder) sees the old file or the new, never a part."""
+        if truncate_after_step is None or not self.metrics.exists():
+            return append_csv(self.metrics, CSV_COLUMNS, rows)
+        with open(self.metrics, newline="") as f:
+            reader = csv.DictReader(f)
+            kept = [row for row in reader if int(row["step"]) <= truncate_after_step]
+            columns = reader.fieldnames or CSV_COLUMNS
+        atomic_write(self.metrics, lambda tmp: write_csv(tmp, columns, kept + list(rows)))
 
     def append_quality(self, epoch, step, score):
         """One row per epoch of the quality meter's figures (digit shares blank for non-digit data)."""
@@ -66,12 +68,16 @@ class RunDirectory:
 def append_csv(path, columns, rows):
     """Append dict rows to a CSV file, writing the header when the file is new and keeping the header it has
     otherwise (a run resumed from an older version's folder)."""
-    new_file = not path.exists()
-    if not new_file:
-        with open(path, newline="") as f:
-            columns = next(csv.reader(f), None) or columns
+    if not path.exists():
+        return write_csv(path, columns, rows)
+    with open(path, newline="") as f:
+        columns = next(csv.reader(f), None) or columns
     with open(path, "a", newline="") as f:
+        csv.DictWriter(f, fieldnames=columns, extrasaction="ignore").writerows(rows)
+
+
+def write_csv(path, columns, rows):
+    with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        if new_file:
-            writer.writeheader()
+        writer.writeheader()
         writer.writerows(rows)

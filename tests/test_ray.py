@@ -249,5 +249,10 @@ def test_the_folder_mirror_sends_new_lines_and_whole_files(tmp_path):
     apply_changes(front, second)
     assert (front / "metrics.csv").read_text() == (node / "metrics.csv").read_text()
     assert mirror.changes() == {}
+    (node / "metrics.csv").write_text("step,loss\n1,0.5\n2,0.41\n3,0.33\n")  # resumed: rewritten, not appended
+    third = mirror.changes()
+    assert third == {"metrics.csv": ("whole", b"step,loss\n1,0.5\n2,0.41\n3,0.33\n")}
+    apply_changes(front, third)
+    assert (front / "metrics.csv").read_text() == (node / "metrics.csv").read_text()
     apply_changes(front, {"../escape.txt": ("whole", b"no")})
     assert not (tmp_path / "escape.txt").exists()
