@@ -165,7 +165,7 @@ def data_archive(train_cfg):
 
 # --- the run folder, node to front ---------------------------------------------------------------------------
 
-APPENDED = (".csv",)  # files that only grow while a run trains: sent as their new lines
+APPENDED = (".csv",)  # files that grow while a run trains: sent as their new lines, whole when rewritten
 
 
 class FolderMirror:
@@ -193,8 +193,12 @@ class FolderMirror:
             if path.suffix in APPENDED:
                 data = data[:data.rfind(b"\n") + 1]  # a line being appended waits for the next call
                 length, digest = self.sent_lines.get(name, (0, None))
-                self.sent_lines[name] = (len(data), hashlib.sha1(data).digest())
-                if 0 < length <= len(data) and hashlib.sha1(data[:length]).digest() == digest:
+                lines = memoryview(data)
+                hashed = hashlib.sha1(lines[:length])  # one pass: the part sent, then the new lines
+                grew = 0 < length <= len(data) and hashed.digest() == digest
+                hashed.update(lines[length:])
+                self.sent_lines[name] = (len(data), hashed.digest())
+                if grew:
                     if len(data) > length:
                         changed[name] = ("append", data[length:])
                     continue
