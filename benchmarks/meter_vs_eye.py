@@ -1,12 +1,13 @@
-"""Does the colour meter agree with the eye? Its verdicts on 200 samples labelled by eye as emoji or smear.
+"""Does the colour meter agree with the eye? Its verdicts on samples labelled by eye as emoji or smear.
 
     python -m benchmarks.meter_vs_eye
 
-The samples are the first 100 latents of seed 11 from each shipped colour generator (`emoji64-dcgan`, then
-`emoji-dcgan` drawn at 32 px), as they were on 2026-12-06; benchmarks/data/eye_labels.json names those a person
-took for an emoji. Printed: how well the meter's confidence ranks emoji above smears (AUC: 0.5 is chance, 1 is the
-eye), the share of each group it reads as emoji, and the Fréchet distance and coverage of equal-sized groups of
-real emoji, of the samples labelled emoji and of the smears (20 draws of each group's size, averaged).
+benchmarks/data/eye_labels.json holds three labelled sets: the first 100 latents of seed 11 from `emoji64-dcgan`
+and from `emoji-dcgan` (drawn at 32 px), and the first 200 from `emoji64-dcgan-wide`, each naming the samples a
+person took for an emoji. Printed for each set: how well the meter's confidence ranks emoji above smears (AUC: 0.5
+is chance, 1 is the eye) and the share of each group it reads as emoji; then, over all sets, the Fréchet distance
+and coverage of equal-sized groups of real emoji, of the samples labelled emoji and of the smears (20 draws of
+each group's size, averaged).
 """
 import json
 from pathlib import Path
@@ -23,18 +24,16 @@ LABELS = Path(__file__).parent / "data" / "eye_labels.json"
 DRAWS = 20
 
 
-def labelled_samples(labels):
-    """The 200 labelled images [200, 3, 32, 32] and whether each was taken for an emoji [200]."""
-    images = []
-    for name in labels["generators"]:
-        generator = ganlib.load(f"checkpoints/{name}")
-        drawn = render(generator.network, sample_z(labels["per_generator"], generator.model_cfg.latent_dim,
-                                                   seed=labels["seed"]))
-        images.append(F.interpolate(drawn, size=32, mode="bilinear", antialias=True))
-    images = torch.cat(images)
-    emoji = torch.zeros(len(images), dtype=torch.bool)
-    emoji[labels["emoji"]] = True
-    return images, emoji
+def labelled_sets():
+    """[(generator name, its labelled images [N, 3, 32, 32] as the meter reads them, taken for an emoji [N])]."""
+    sets = []
+    for entry in json.loads(LABELS.read_text())["sets"]:
+        generator = ganlib.load(f"checkpoints/{entry['generator']}")
+        drawn = render(generator.network, sample_z(entry["count"], generator.model_cfg.latent_dim, seed=entry["seed"]))
+        emoji = torch.zeros(entry["count"], dtype=torch.bool)
+        emoji[entry["emoji"]] = True
+        sets.append((entry["generator"], F.interpolate(drawn, size=32, mode="bilinear", antialias=True), emoji))
+    return sets
 
 
 def ranking_agreement(score, positive):
@@ -42,6 +41,13 @@ def ranking_agreement(score, positive):
     above = score[positive][:, None] > score[~positive][None]
     ties = score[positive][:, None] == score[~positive][None]
     return (above.float().mean() + 0.5 * ties.float().mean()).item()
+
+
+def unseen_real(meter_seed=0):
+    """The half of the emoji a meter built with this seed keeps as its yardstick, [N, 3, 32, 32]."""
+    data = load_dataset("emoji", 32, 3)
+    unseen = torch.randperm(len(data), generator=torch.Generator().manual_seed(meter_seed))[len(data) // 2:]
+    return next(data.batches(unseen, len(unseen)))
 
 
 def group_figures(meter, features, size, generator):
@@ -55,18 +61,18 @@ def group_figures(meter, features, size, generator):
 
 
 def main():
-    labels = json.loads(LABELS.read_text())
-    images, emoji = labelled_samples(labels)
-    data = load_dataset("emoji", 32, 3)
-    meter = QualityMeter.for_data("emoji", data, seed=0)
-    features, probabilities = meter._features_and_probabilities(images)
-    read = read_as_emoji(probabilities)
-    print(f"{int(emoji.sum())} of {len(emoji)} samples taken for an emoji by eye; the meter reads {read.float().mean():.0%}")
-    print(f"confidence ranks emoji above smears: AUC {ranking_agreement(probabilities.max(1).values, emoji):.2f}")
-    print(f"read as emoji: {read[emoji].float().mean():.0%} of the eye's emoji, {read[~emoji].float().mean():.0%} "
-          f"of its smears")
-    unseen = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[len(data) // 2:]
-    real = meter._features_and_probabilities(next(data.batches(unseen, len(unseen))))[0]
+    meter = QualityMeter.for_data("emoji", load_dataset("emoji", 32, 3), seed=0)
+    all_features, all_emoji = [], []
+    for name, images, emoji in labelled_sets():
+        features, probabilities = meter._features_and_probabilities(images)
+        read = read_as_emoji(probabilities)
+        print(f"{name}: {int(emoji.sum())} of {len(emoji)} taken for an emoji by eye, the meter reads {read.float().mean():.0%}; "
+              f"confidence ranks emoji above smears at AUC {ranking_agreement(probabilities.max(1).values, emoji):.2f}; "
+              f"read as emoji: {read[emoji].float().mean():.0%} of the eye's emoji, {read[~emoji].float().mean():.0%} of its smears")
+        all_features.append(features)
+        all_emoji.append(emoji)
+    features, emoji = torch.cat(all_features), torch.cat(all_emoji)
+    real = meter._features_and_probabilities(unseen_real())[0]
     size, generator = int(emoji.sum()), torch.Generator().manual_seed(1)
     for name, group in (("real emoji", real), ("taken for emoji", features[emoji]), ("smears", features[~emoji])):
         frechet, coverage = group_figures(meter, group, size, generator)
