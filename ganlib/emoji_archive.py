@@ -15,15 +15,16 @@ from PIL import Image
 
 from .datasets import EMOJI_PATH
 
-IMAGE_FOLDER = Path("img") / "twitter" / "64"
+SHIPPED_VENDOR = "twitter"  # the other emoji-datasource packages draw the same emoji in other styles
 LEFT_OUT_CATEGORIES = {"Component"}  # skin-tone swatches and loose hair parts: pieces, not emoji
 BACKGROUND = "white"  # transparency is composited onto one fixed background
 
 
-def emoji_entries(package):
-    """The package's emoji that have a Twitter image, in the package's sort order, without the left-out categories."""
+def emoji_entries(package, vendor=SHIPPED_VENDOR):
+    """The package's emoji that have an image by `vendor`, in the package's sort order, without the left-out
+    categories."""
     entries = json.loads((Path(package) / "emoji.json").read_text(encoding="utf-8"))
-    chosen = [e for e in entries if e.get("has_img_twitter") and e["category"] not in LEFT_OUT_CATEGORIES]
+    chosen = [e for e in entries if e.get(f"has_img_{vendor}") and e["category"] not in LEFT_OUT_CATEGORIES]
     return sorted(chosen, key=lambda e: e["sort_order"])
 
 
@@ -37,6 +38,11 @@ def composite(path, size=64):
         return np.asarray(Image.alpha_composite(background, image).convert("RGB"))
 
 
+def vendor_images(package, entries, vendor=SHIPPED_VENDOR):
+    """uint8 [N, 64, 64, 3]: each entry as `vendor` draws it, on the fixed background."""
+    return np.stack([composite(Path(package) / "img" / vendor / "64" / e["image"]) for e in entries])
+
+
 def build_emoji_archive(package, out=EMOJI_PATH):
     """Write images uint8 [N, 64, 64, 3], labels (category index), categories, names, and each emoji's
     subcategory (index into subcategories: 'face-smiling', 'animal-mammal'…, what the colour meter learned);
@@ -44,7 +50,7 @@ def build_emoji_archive(package, out=EMOJI_PATH):
     entries = emoji_entries(package)
     categories = list(dict.fromkeys(e["category"] for e in entries))
     subcategories = sorted({e["subcategory"] for e in entries})
-    images = np.stack([composite(Path(package) / IMAGE_FOLDER / e["image"]) for e in entries])
+    images = vendor_images(package, entries)
     np.savez_compressed(out, images=images,
                         labels=np.array([categories.index(e["category"]) for e in entries], dtype=np.uint8),
                         categories=np.array(categories), names=np.array([e["short_name"] for e in entries]),

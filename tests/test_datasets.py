@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from ganlib.datasets import DATASETS, emoji_arrays, load_dataset
-from ganlib.emoji_archive import build_emoji_archive
+from ganlib.emoji_archive import build_emoji_archive, emoji_entries, vendor_images
 from ganlib.errors import DatasetError
 
 
@@ -194,3 +194,19 @@ def test_grids_are_laid_out_as_torchvision_lays_them_out(count, channels, nrow, 
 
     images = torch.rand(count, channels, 7, 9, generator=torch.Generator().manual_seed(count))
     assert torch.equal(tile(images, nrow, padding), make_grid(images, nrow=nrow, padding=padding))
+
+
+def test_another_vendors_drawings_are_read_from_its_own_folder(tmp_path):
+    package = emoji_package(tmp_path / "package", [("grin", "Smileys & Emotion", "face-smiling", (255, 200, 0, 255)),
+                                                   ("apple", "Food & Drink", "food-fruit", (220, 0, 0, 255))])
+    google = package / "img" / "google" / "64"
+    google.mkdir(parents=True)
+    Image.new("RGBA", (64, 64), (0, 0, 255, 255)).save(google / "apple.png")  # Google draws only the apple here
+    records = json.loads((package / "emoji.json").read_text())
+    for record in records:
+        record["has_img_google"] = record["short_name"] == "apple"
+    (package / "emoji.json").write_text(json.dumps(records))
+    entries = emoji_entries(package, "google")
+    assert [e["short_name"] for e in entries] == ["apple"]
+    assert vendor_images(package, entries, "google")[:, 10, 10].tolist() == [[0, 0, 255]]
+    assert vendor_images(package, entries)[:, 10, 10].tolist() == [[220, 0, 0]]  # the same emoji as Twitter draws it
