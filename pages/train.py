@@ -59,7 +59,9 @@ QUALITY = ("The quality meter scores 1,000 samples every epoch. For digits, a cl
            "MNIST sample says which digits G draws: even bars mean every digit is drawn; one tall bar is mode "
            "collapse. In colour, a network trained on the shipped emoji reads the samples: how many it reads as "
            "emoji (how real, emoji only) and how much of the real images' variety they cover (how varied). The "
-           "Fréchet distance compares sample features with real ones; dotted lines are where real images land.")
+           "Fréchet distance compares sample features with real ones; dotted lines are where real images land. "
+           "In colour, read these as a trend: checked against samples labelled by eye, they hardly tell a "
+           "generator's smears from its emoji. The grid does.")
 LINK_HELP = ("A link that opens this page with these settings: put it on the projector and the whole room runs the "
              "same experiment.")
 HEALTHY = ("Healthy: D(x) stays above D(G(z)) but neither pins to 1 or 0 — the two networks keep each other "
