@@ -18,7 +18,8 @@ from torch.nn import functional as F
 import ganlib
 from ganlib.datasets import load_dataset
 from ganlib.latent import render, sample_z
-from ganlib.quality import QualityMeter, frechet_distance, gaussian_stats, manifold_figures, read_as_emoji
+from ganlib.quality import (QualityMeter, frechet_distance, gaussian_stats, manifold_figures, read_as_emoji,
+                            reference_and_yardstick)
 
 LABELS = Path(__file__).parent / "data" / "eye_labels.json"
 DRAWS = 20
@@ -46,7 +47,7 @@ def ranking_agreement(score, positive):
 def unseen_real(meter_seed=0):
     """The half of the emoji a meter built with this seed keeps as its yardstick, [N, 3, 32, 32]."""
     data = load_dataset("emoji", 32, 3)
-    unseen = torch.randperm(len(data), generator=torch.Generator().manual_seed(meter_seed))[len(data) // 2:]
+    unseen = reference_and_yardstick(len(data), meter_seed)[1]
     return next(data.batches(unseen, len(unseen)))
 
 

@@ -143,6 +143,15 @@ def meter_input(images, digits):
     return images.contiguous(memory_format=torch.channels_last)
 
 
+def reference_and_yardstick(n, seed=0):
+    """(reference, yardstick): the indices of a dataset of n images that a meter built with this seed compares
+    samples against, and those it scores as real images it has not seen (QualityMeter.for_data)."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    spare = min(QUALITY_SAMPLES, max(n - REAL_REFERENCE_IMAGES, n // 2)) if n >= 4 else 0
+    count = min(REAL_REFERENCE_IMAGES, n - spare)
+    return order[:count], order[count:count + spare] if spare else order[:QUALITY_SAMPLES]
+
+
 class QualityMeter:
     """Scores batches of generated images against real images of the same dataset; built once per run."""
 
@@ -169,13 +178,9 @@ class QualityMeter:
         """A meter whose real reference is up to REAL_REFERENCE_IMAGES images of a loaded dataset, and whose
         yardstick is up to QUALITY_SAMPLES others: a small dataset (the 1,906 emoji) is split in two halves, so
         the yardstick is always real images the reference has not seen (the same ones only below 4 images)."""
-        order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
-        n = len(data)
-        spare = min(QUALITY_SAMPLES, max(n - REAL_REFERENCE_IMAGES, n // 2)) if n >= 4 else 0
-        count = min(REAL_REFERENCE_IMAGES, n - spare)
-        others = order[count:count + spare] if spare else order[:QUALITY_SAMPLES]
+        reference, yardstick = reference_and_yardstick(len(data), seed)
         load = lambda index: torch.cat([next(data.batches(chunk, len(chunk))) for chunk in index.split(500)])
-        return cls(dataset_name, load(order[:count]), device, yardstick_images=load(others))
+        return cls(dataset_name, load(reference), device, yardstick_images=load(yardstick))
 
     @torch.inference_mode()
     def _features_and_probabilities(self, images):
