@@ -41,14 +41,18 @@ class RandomFeatures(nn.Module):
 FAKES = ("real (floor)", "blurred", "mean-colour blobs", "ten repeated", "emoji-dcgan")
 
 
+def blurred(images):
+    """Each image at a quarter of its size and back: the meter must tell these from sharp emoji."""
+    return F.interpolate(F.interpolate(images, scale_factor=0.25, mode="bilinear", antialias=True),
+                         size=images.shape[-2:], mode="bilinear")
+
+
 def fakes_of(images, seed):
-    blurred = F.interpolate(F.interpolate(images, scale_factor=0.25, mode="bilinear", antialias=True),
-                            size=images.shape[-2:], mode="bilinear")
     blobs = images.mean((2, 3), keepdim=True).expand_as(images)
     ten = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:10]].repeat(100, 1, 1, 1)
     generator, checkpoint = load_generator("checkpoints/emoji-dcgan")
     samples = render(generator, sample_z(1000, checkpoint.model_cfg.latent_dim, seed=seed + 1))
-    return dict(zip(FAKES, (images, blurred, blobs, ten[:len(images)], samples)))
+    return dict(zip(FAKES, (images, blurred(images), blobs, ten[:len(images)], samples)))
 
 
 def recognised(network, features):

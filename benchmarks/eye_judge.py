@@ -11,15 +11,12 @@ are not. The meter's own confidence is printed beside them for comparison.
 import torch
 from torch.nn import functional as F
 
+from benchmarks.colour_meter_check import blurred
 from benchmarks.meter_vs_eye import labelled_sets, ranking_agreement, unseen_real
 from ganlib.datasets import load_dataset
 from ganlib.quality import QualityMeter
 
 L2 = 0.1  # ridge weight on standardised features: of 0.01, 0.1 and 1, the best AUC on a held-out generator
-
-
-def blurred(images):
-    return F.interpolate(F.interpolate(images, size=8, mode="bilinear", antialias=True), size=32, mode="bilinear")
 
 
 def fit_judge(features, emoji, weights):

@@ -12,14 +12,14 @@ import argparse
 import numpy as np
 import torch
 
-from ganlib.datasets import emoji_subcategories, load_dataset
+from ganlib.datasets import emoji_subcategories, load_dataset, to_unit_range
 from ganlib.emoji_archive import emoji_entries, vendor_images
 from ganlib.quality import QualityMeter, read_as_emoji
 
 
 def verdicts(meter, images, subcategories):
     """(share read as emoji, share whose kind is named right) of uint8 images [N, 64, 64, 3]."""
-    pixels = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    pixels = to_unit_range(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2))
     probabilities = meter._features_and_probabilities(pixels)[1]
     named_right = probabilities.argmax(1) == subcategories
     return read_as_emoji(probabilities).float().mean().item(), named_right.float().mean().item()
