@@ -4,7 +4,9 @@ The Playground page steps it from a fragment; `python -m ganlib train --model ml
 Both use the loss registry of image runs.
 """
 import copy
+import functools
 import math
+import threading
 import time
 from dataclasses import replace
 
@@ -33,6 +35,17 @@ def make_optimizer(train_cfg, parameters, lr):
     return torch.optim.Adam(parameters, lr=lr, betas=(train_cfg.beta1, train_cfg.beta2))
 
 
+def one_caller_at_a_time(method):
+    """Hold the game's lock through `method`. A Streamlit click starts the new script run while the run it
+    replaces may still be training this game; a drawing that races an optimizer step fails in autograd
+    ("modified by an inplace operation") about one time in seven."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+    return locked
+
+
 class PointGAN:
     def __init__(self, model_cfg, train_cfg, data):
         self.data = data
@@ -52,7 +65,9 @@ class PointGAN:
         self.elapsed = 0.0
         self.latest = {"loss_d": math.nan, "loss_g": math.nan, "d_real": math.nan, "d_fake": math.nan}
         self.history = []  # one row per update: what the loss and score charts draw
+        self.lock = threading.RLock()  # re-entrant: a step of the game takes D and G steps
 
+    @one_caller_at_a_time
     def retune(self, train_cfg):
         """Take new learning rates, betas, loss, D steps, R1 weight or batch size mid-game, keeping what both
         networks have learned (a new optimizer, data or seed needs a new game)."""
@@ -69,6 +84,7 @@ class PointGAN:
 
     # --- the game, one side at a time ---------------------------------------------------------------
 
+    @one_caller_at_a_time
     def d_step(self):
         """(1) Update D: maximize log D(x) + log(1 − D(G(z))) (or the chosen loss), plus R1 on real points."""
         cfg, D = self.cfg, self.discriminator
@@ -88,6 +104,7 @@ class PointGAN:
         return self._record(loss_d=loss_d.item(), d_real=self.loss.score(real_logits.detach()).mean().item(),
                             d_fake=self.loss.score(fake_logits.detach()).mean().item())
 
+    @one_caller_at_a_time
     def g_step(self):
         """(2) Update G: make D call its points real (D's weights are left alone)."""
         self.discriminator.requires_grad_(False)
@@ -101,6 +118,7 @@ class PointGAN:
             update_average(self.average, self.generator, average_weight(self.cfg.ema_decay, self.step))
         return self._record(loss_g=loss_g.item())
 
+    @one_caller_at_a_time
     def train_step(self):
         """One step of the game: d_steps updates of D, then one of G."""
         for _ in range(self.cfg.d_steps):
@@ -137,12 +155,14 @@ class PointGAN:
 
     # --- what the Playground draws ------------------------------------------------------------------
 
+    @one_caller_at_a_time
     @torch.no_grad()
     def sample(self, n, seed=0, average=False):
         """[n, 2] generated points from a seeded noise batch (the moving average of G when asked and kept)."""
         generator = self.average if average and self.average is not None else self.generator
         return generator(self.noise(n, torch.Generator().manual_seed(seed)))
 
+    @one_caller_at_a_time
     def metrics(self, average=False, seed=1):
         """Modes captured and high-quality share (mixtures), and KL / JS on a grid, over 2,500 samples."""
         fake = self.sample(METRIC_SAMPLES, seed, average)
@@ -154,6 +174,7 @@ class PointGAN:
             figures.update(modes=coverage.captured, of_modes=coverage.modes, high_quality=coverage.high_quality)
         return figures
 
+    @one_caller_at_a_time
     @torch.no_grad()
     def discriminator_field(self, resolution=60):
         """(axis [R], D's score [R, R] over the plane, rows along y): the heatmap behind the points."""
@@ -162,6 +183,7 @@ class PointGAN:
         logits = self.discriminator(torch.stack([xs.flatten(), ys.flatten()], dim=1))
         return axis, self.loss.score(logits).view(resolution, resolution)
 
+    @one_caller_at_a_time
     @torch.no_grad()
     def warped_grid(self, lines=11, points_per_line=60):
         """G applied to a square grid in the first two noise dimensions (others 0): a list of [P, 2] polylines."""
@@ -177,6 +199,7 @@ class PointGAN:
                 polylines.append(self.generator(z))
         return polylines
 
+    @one_caller_at_a_time
     def generator_push(self, n=150, seed=2):
         """(fake points [n, 2], directions [n, 2]): where G's loss gradient moves each point (−∂L_G/∂x)."""
         with torch.no_grad():
@@ -187,6 +210,7 @@ class PointGAN:
 
     # --- saving -------------------------------------------------------------------------------------
 
+    @one_caller_at_a_time
     def save(self, path, **card_extra):
         modules = {"generator": self.average if self.average is not None else self.generator,
                    "generator_train": self.generator, "discriminator": self.discriminator}

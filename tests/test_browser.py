@@ -55,7 +55,9 @@ def test_train_page_trains_live_and_stops(app_url, browser, tmp_path):
     last_step = "chart => chart.data[0].x[chart.data[0].x.length - 1]"
     live_chart.evaluate("chart => chart.dataset.seen = 'yes'")
     step_before = live_chart.evaluate(last_step)
-    page.wait_for_timeout(4_000)
+    deadline = time.monotonic() + 15  # a busy machine streams fewer steps a second
+    while live_chart.evaluate(last_step) <= step_before and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
     assert live_chart.evaluate("chart => chart.dataset.seen") == "yes"
     assert live_chart.evaluate(last_step) > step_before
     assert page.locator(".gs-live-pictures img").count() == 2  # the sample grid and real images beside it

@@ -1,4 +1,6 @@
 import math
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -114,3 +116,32 @@ def test_the_playground_steps_on_one_thread_and_gives_the_others_back():
     with single_cpu_thread():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == 2
+
+
+def test_a_game_drawn_while_another_thread_trains_it_draws_without_error():
+    """A Streamlit click starts the new script run while the old one may still be training the same game."""
+    from ganlib import charts
+
+    gan = make_gan()
+    failures, drawn = [], 0
+    deadline = time.monotonic() + 3
+
+    def train():
+        while time.monotonic() < deadline:
+            try:
+                gan.train_step()
+            except RuntimeError as error:
+                failures.append(error)
+
+    trainer = threading.Thread(target=train)
+    trainer.start()
+    while time.monotonic() < deadline:
+        try:
+            charts.game_figure(gan, charts.GAME_LAYERS, 560)
+            gan.metrics()
+            drawn += 1
+        except RuntimeError as error:
+            failures.append(error)
+    trainer.join()
+    assert not failures, failures[0]
+    assert drawn > 5 and gan.step > 20  # both sides made progress
