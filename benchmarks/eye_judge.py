@@ -43,6 +43,27 @@ def balanced(emoji, total=1.0):
     return torch.where(emoji, 0.5 / share, 0.5 / (1 - share)) * total / len(emoji)
 
 
+def judges_without(sets, held, taught, taught_emoji):
+    """The two judges taught by every labelled set but `held` ((name, features, …, emoji) each): by the eye's labels
+    alone, and by them plus real emoji (emoji) and their blurred copies (not)."""
+    others = [s for i, s in enumerate(sets) if i != held]
+    features, emoji = torch.cat([s[1] for s in others]), torch.cat([s[-1] for s in others])
+    return {"eye labels": fit_judge(features, emoji, balanced(emoji)),
+            "eye labels + real/blurred": fit_judge(
+                torch.cat([features, taught]), torch.cat([emoji, taught_emoji]),
+                torch.cat([balanced(emoji), torch.full((len(taught_emoji),), 1 / len(taught_emoji))]))}
+
+
+def print_judges(judges, features, emoji, real, real_blurred):
+    """Each judge's AUC on a held-out set and the share of each group it reads as emoji."""
+    for judge_name, judge in judges.items():
+        score = judge(features)
+        print(f"  {judge_name:26} AUC {ranking_agreement(score, emoji):.2f}; reads as emoji: the eye's emoji "
+              f"{(score > 0)[emoji].float().mean():.0%}, smears {(score > 0)[~emoji].float().mean():.0%}, "
+              f"unseen real {(judge(real) > 0).float().mean():.0%}, "
+              f"blurred {(judge(real_blurred) > 0).float().mean():.0%}")
+
+
 def main():
     data = load_dataset("emoji", 32, 3)
     meter = QualityMeter.for_data("emoji", data, seed=0)
@@ -53,22 +74,11 @@ def main():
     taught_features = torch.cat([features_of(taught)[0], features_of(blurred(taught))[0]])
     taught_emoji = torch.arange(len(taught_features)) < len(taught)
     kept_features, kept_blurred = features_of(kept)[0], features_of(blurred(kept))[0]
-    for held in range(len(sets)):
-        name, features, probabilities, emoji = sets[held]
-        train = [s for i, s in enumerate(sets) if i != held]
-        train_features, train_emoji = torch.cat([s[1] for s in train]), torch.cat([s[3] for s in train])
-        print(f"checked on {name} (taught by {', '.join(s[0] for s in train)}); the meter's confidence: "
+    for held, (name, features, probabilities, emoji) in enumerate(sets):
+        print(f"checked on {name} (taught by the other sets); the meter's confidence: "
               f"AUC {ranking_agreement(probabilities.max(1).values, emoji):.2f}")
-        judges = {"eye labels": fit_judge(train_features, train_emoji, balanced(train_emoji)),
-                  "eye labels + real/blurred": fit_judge(
-                      torch.cat([train_features, taught_features]), torch.cat([train_emoji, taught_emoji]),
-                      torch.cat([balanced(train_emoji), torch.full((len(taught_emoji),), 1 / len(taught_emoji))]))}
-        for judge_name, judge in judges.items():
-            score = judge(features)
-            print(f"  {judge_name:26} AUC {ranking_agreement(score, emoji):.2f}; reads as emoji: the eye's emoji "
-                  f"{(score > 0)[emoji].float().mean():.0%}, smears {(score > 0)[~emoji].float().mean():.0%}, "
-                  f"unseen real {(judge(kept_features) > 0).float().mean():.0%}, "
-                  f"blurred {(judge(kept_blurred) > 0).float().mean():.0%}")
+        print_judges(judges_without(sets, held, taught_features, taught_emoji), features, emoji, kept_features,
+                     kept_blurred)
 
 
 if __name__ == "__main__":

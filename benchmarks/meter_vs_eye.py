@@ -25,15 +25,18 @@ LABELS = Path(__file__).parent / "data" / "eye_labels.json"
 DRAWS = 20
 
 
-def labelled_sets():
-    """[(generator name, its labelled images [N, 3, 32, 32] as the meter reads them, taken for an emoji [N])]."""
+def labelled_sets(size=32):
+    """[(generator name, its labelled images [N, 3, size, size], taken for an emoji [N])]; 32 px is what the meter
+    reads, None keeps each generator's own size."""
     sets = []
     for entry in json.loads(LABELS.read_text())["sets"]:
         generator = ganlib.load(f"checkpoints/{entry['generator']}")
         drawn = render(generator.network, sample_z(entry["count"], generator.model_cfg.latent_dim, seed=entry["seed"]))
         emoji = torch.zeros(entry["count"], dtype=torch.bool)
         emoji[entry["emoji"]] = True
-        sets.append((entry["generator"], F.interpolate(drawn, size=32, mode="bilinear", antialias=True), emoji))
+        if size is not None:
+            drawn = F.interpolate(drawn, size=size, mode="bilinear", antialias=True)
+        sets.append((entry["generator"], drawn, emoji))
     return sets
 
 
