@@ -12,7 +12,7 @@ import torch
 from torch.nn import functional as F
 
 from benchmarks.colour_meter_check import blurred
-from benchmarks.meter_vs_eye import labelled_sets, ranking_agreement, unseen_real
+from benchmarks.meter_vs_eye import labelled_sets, ranking_agreement, real_halves
 from ganlib.datasets import load_dataset
 from ganlib.quality import QualityMeter
 
@@ -69,7 +69,7 @@ def main():
     meter = QualityMeter.for_data("emoji", data, seed=0)
     features_of = meter._features_and_probabilities  # (features, probabilities) of images
     sets = [(name, *features_of(images), emoji) for name, images, emoji in labelled_sets()]
-    real = unseen_real()
+    real = real_halves()[1]  # the real emoji the meter keeps unseen
     taught, kept = real[:len(real) // 2], real[len(real) // 2:]  # real emoji the judge learns from / is checked on
     taught_features = torch.cat([features_of(taught)[0], features_of(blurred(taught))[0]])
     taught_emoji = torch.arange(len(taught_features)) < len(taught)

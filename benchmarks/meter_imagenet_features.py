@@ -24,10 +24,9 @@ from torch.nn import functional as F
 import ganlib
 from benchmarks.colour_meter_check import blurred
 from benchmarks.eye_judge import judges_without, print_judges
-from benchmarks.meter_vs_eye import group_figures, labelled_sets
-from ganlib.datasets import load_dataset
+from benchmarks.meter_vs_eye import group_figures, labelled_sets, real_halves
 from ganlib.latent import render, sample_z
-from ganlib.quality import NEIGHBOURS, gaussian_stats, kth_neighbour_distance, reference_and_yardstick
+from ganlib.quality import NEIGHBOURS, gaussian_stats, kth_neighbour_distance
 
 BLOCKS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
 WEIGHT = re.compile(r'name:"([\w/]+)",shape:\[([\d,]*)\],dtype:"float32",'
@@ -59,12 +58,15 @@ class MobileNetV2:
 
     def __init__(self, weights):
         self.weights = weights
+        self.kernels = {}  # Keras' [H, W, in, out] and depthwise [H, W, C, 1] → torch's [out, in, H, W] and [C, 1, H, W]
+        for name, value in weights.items():
+            if name.endswith("/kernel") and value.dim() == 4:
+                self.kernels[name.removesuffix("/kernel")] = (value.permute(3, 2, 0, 1).contiguous(), False)
+            elif name.endswith("/depthwise_kernel"):
+                self.kernels[name.removesuffix("/depthwise_kernel")] = (value.permute(2, 3, 0, 1).contiguous(), True)
 
     def conv(self, x, name, stride=1):
-        depthwise = f"{name}/depthwise_kernel" in self.weights
-        kernel = self.weights[f"{name}/depthwise_kernel" if depthwise else f"{name}/kernel"].permute(3, 2, 0, 1)
-        if depthwise:
-            kernel = kernel.transpose(0, 1)  # [3, 3, C, 1] → [C, 1, 3, 3]
+        kernel, depthwise = self.kernels[name]
         if kernel.shape[-1] == 3:
             x = F.pad(x, (0, 1, 0, 1) if stride == 2 else (1, 1, 1, 1))
         return F.conv2d(x, kernel, stride=stride, groups=kernel.shape[0] if depthwise else 1)
@@ -94,12 +96,6 @@ class MobileNetV2:
             blocks.append(x.mean((2, 3)))
             pooled.append(F.relu6(self.norm(self.conv(x, "Conv_1"), "Conv_1_bn")).mean((2, 3)))
         return torch.cat(blocks), torch.cat(pooled)
-
-
-def real_halves(size):
-    """(reference, yardstick): the emoji at `size` px, split as the colour meter splits them."""
-    data = load_dataset("emoji", size, 3)
-    return [next(data.batches(part, len(part))) for part in reference_and_yardstick(len(data), 0)]
 
 
 def floor_of(reference):

@@ -47,11 +47,11 @@ def ranking_agreement(score, positive):
     return (above.float().mean() + 0.5 * ties.float().mean()).item()
 
 
-def unseen_real(meter_seed=0):
-    """The half of the emoji a meter built with this seed keeps as its yardstick, [N, 3, 32, 32]."""
-    data = load_dataset("emoji", 32, 3)
-    unseen = reference_and_yardstick(len(data), meter_seed)[1]
-    return next(data.batches(unseen, len(unseen)))
+def real_halves(size=32, meter_seed=0):
+    """(reference, yardstick): the emoji at `size` px, split as a meter built with this seed splits them; the
+    yardstick is the half it keeps unseen."""
+    data = load_dataset("emoji", size, 3)
+    return [next(data.batches(part, len(part))) for part in reference_and_yardstick(len(data), meter_seed)]
 
 
 def group_figures(meter, features, size, generator):
@@ -76,7 +76,7 @@ def main():
         all_features.append(features)
         all_emoji.append(emoji)
     features, emoji = torch.cat(all_features), torch.cat(all_emoji)
-    real = meter._features_and_probabilities(unseen_real())[0]
+    real = meter._features_and_probabilities(real_halves()[1])[0]
     size, generator = int(emoji.sum()), torch.Generator().manual_seed(1)
     for name, group in (("real emoji", real), ("taken for emoji", features[emoji]), ("smears", features[~emoji])):
         frechet, coverage = group_figures(meter, group, size, generator)
