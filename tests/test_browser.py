@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from browser_app import CHROMIUM, WATCH_STATUS, open_from_home, start_app, stop_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -268,7 +269,11 @@ def test_students_share_runs_and_the_class_gallery_shows_them_ranked(app_url, br
         page.keyboard.press("Enter")
         page.wait_for_timeout(500)
         page.get_by_role("button", name="Share to the class gallery").click()
-        page.get_by_text(f"On the class gallery as {nickname}").wait_for(timeout=30_000)
+        try:
+            page.get_by_text(f"On the class gallery as {nickname}").wait_for(timeout=30_000)
+        except PlaywrightTimeoutError:  # say what the page showed instead: a refusal, or a nickname that was lost
+            pytest.fail(f"{nickname}'s run is not shown as shared; the page says: "
+                        f"{page.get_by_test_id('stMainBlockContainer').inner_text()[:1500]}")
     teacher = browser.new_context(viewport={"width": 1600, "height": 1100}).new_page()
     teacher.goto(f"{app_url}/gallery")
     for nickname in ("Ada", "Grace"):
