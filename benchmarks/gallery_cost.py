@@ -32,8 +32,6 @@ def last_logged(metrics_csv):
 
 def share(page, nickname):
     page.get_by_label("Nickname for the class gallery").fill(nickname)
-    page.keyboard.press("Enter")
-    page.wait_for_timeout(300)
     page.get_by_role("button", name="Share to the class gallery").click()
     page.get_by_text(f"On the class gallery as {nickname}").wait_for(timeout=30_000)
 

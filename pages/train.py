@@ -298,34 +298,34 @@ def share_view(run):
     if not board.enabled:
         return
     entry = board.entry_of(run.run_id)
-    name_col, button_col, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
     if entry is None:
-        name_col.text_input("Nickname for the class gallery", max_chars=24, key="train_nickname",
-                            placeholder="1 to 24 letters, digits, spaces", on_change=forget_share_error)
-        button_col.button("Share to the class gallery", key="train_share", on_click=share, args=(run,),
-                          icon=":material/photo_library:",
-                          help=f"Each of us keeps at most {board.per_session} runs on the board: sharing another "
-                               "replaces your oldest.")
+        # A form sends the nickname with the click: a text box and a button apart could lose it when the click's
+        # rerun overtook the text's (Streamlit issue 8365), and sharing refused an empty nickname.
+        with st.form("train_share", border=False, enter_to_submit=False):
+            name_col, button_col, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
+            name_col.text_input("Nickname for the class gallery", max_chars=24, key="train_nickname",
+                                placeholder="1 to 24 letters, digits, spaces")
+            button_col.form_submit_button(
+                "Share to the class gallery", on_click=share, args=(run,), icon=":material/photo_library:",
+                help=f"Each of us keeps at most {board.per_session} runs on the board: sharing another replaces your "
+                     "oldest.")
     else:
+        name_col, button_col, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
         name_col.caption(plain(f"On the class gallery as {entry.nickname}: everyone on this server sees its grid, "
                                f"status and quality figures. You keep at most {board.per_session} runs there: "
                                "sharing another replaces your oldest."))
         button_col.button("Withdraw from the gallery", key="train_withdraw", on_click=withdraw_from_gallery,
                           args=(entry.entry_id,))
-    if st.session_state.get("train_share_error"):  # kept through the live view's reruns until the nickname changes
+    if st.session_state.get("train_share_error"):  # kept through the live view's reruns until the next share
         st.error(plain(st.session_state.train_share_error))
 
 
 def share(run):
-    forget_share_error()
+    st.session_state.pop("train_share_error", None)
     try:
         gallery().share(run, session_id(), st.session_state.get("train_nickname", ""))
     except GanStudioError as error:
         st.session_state.train_share_error = str(error)
-
-
-def forget_share_error():
-    st.session_state.pop("train_share_error", None)
 
 
 def run_view():

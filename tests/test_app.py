@@ -335,10 +335,10 @@ def test_explorer_controls_change_what_is_drawn(monkeypatch):
 def test_a_shared_run_shows_on_another_sessions_gallery_until_its_owner_withdraws_it():
     owner = start_tiny_run(epochs=1)
     assert wait_for(owner, lambda a: run_state(a) == "finished")
-    owner.text_input(key="train_nickname").set_value("<b>Ada</b>").run()
+    owner.text_input(key="train_nickname").set_value("<b>Ada</b>")  # a form: the text goes with the click
     button(owner, "Share to the class gallery").click().run()
     assert any("a nickname is 1 to 24 letters" in e.value for e in owner.error)  # refused, said in one line
-    owner.text_input(key="train_nickname").set_value("Ada L").run()
+    owner.text_input(key="train_nickname").set_value("Ada L")  # a form: the text goes with the click
     button(owner, "Share to the class gallery").click().run()
     assert any("On the class gallery as Ada L" in text for text in shown(owner.caption))
     viewer = open_app()

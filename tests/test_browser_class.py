@@ -37,8 +37,6 @@ def finished(page):
 
 def share(page, nickname):
     page.get_by_label("Nickname for the class gallery").fill(nickname)
-    page.keyboard.press("Enter")
-    page.wait_for_timeout(500)
     page.get_by_role("button", name="Share to the class gallery").click()
 
 
