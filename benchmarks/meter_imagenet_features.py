@@ -76,23 +76,30 @@ class MobileNetV2:
         return F.batch_norm(x, w[f"{name}/moving_mean"], w[f"{name}/moving_variance"], w[f"{name}/gamma"],
                             w[f"{name}/beta"], eps=1e-3)
 
+    def blocks(self, images, size=224):
+        """Yield each block's output for images [N, 3, H, W] in [-1, 1], read at `size` px in [0, 1] as the package
+        feeds them. Differentiable in the images, so a discriminator can read through it
+        (`benchmarks.projected_discriminator`)."""
+        x = (F.interpolate(images.float(), size=size, mode="bilinear", antialias=True) + 1) / 2
+        x = F.relu6(self.norm(self.conv(x, "Conv1", 2), "bn_Conv1"))
+        index, channels = 0, 32
+        for expansion, out, repeats, first_stride in BLOCKS:
+            for repeat in range(repeats):
+                stride = first_stride if repeat == 0 else 1
+                name = f"block_{index}" if index else "expanded_conv"
+                h = F.relu6(self.norm(self.conv(x, f"{name}_expand"), f"{name}_expand_BN")) if expansion > 1 else x
+                h = F.relu6(self.norm(self.conv(h, f"{name}_depthwise", stride), f"{name}_depthwise_BN"))
+                h = self.norm(self.conv(h, f"{name}_project"), f"{name}_project_BN")
+                x = x + h if stride == 1 and channels == out else h
+                index, channels = index + 1, out
+                yield x
+
     @torch.no_grad()
     def features(self, images, size=224):
         """Images [N, 3, H, W] in [-1, 1] → (block 16's channels averaged [N, 320], the pooled top [N, 1280])."""
         blocks, pooled = [], []
         for chunk in images.split(64):
-            x = (F.interpolate(chunk, size=size, mode="bilinear", antialias=True) + 1) / 2
-            x = F.relu6(self.norm(self.conv(x, "Conv1", 2), "bn_Conv1"))
-            index, channels = 0, 32
-            for expansion, out, repeats, first_stride in BLOCKS:
-                for repeat in range(repeats):
-                    stride = first_stride if repeat == 0 else 1
-                    name = f"block_{index}" if index else "expanded_conv"
-                    h = F.relu6(self.norm(self.conv(x, f"{name}_expand"), f"{name}_expand_BN")) if expansion > 1 else x
-                    h = F.relu6(self.norm(self.conv(h, f"{name}_depthwise", stride), f"{name}_depthwise_BN"))
-                    h = self.norm(self.conv(h, f"{name}_project"), f"{name}_project_BN")
-                    x = x + h if stride == 1 and channels == out else h
-                    index, channels = index + 1, out
+            *_, x = self.blocks(chunk, size)
             blocks.append(x.mean((2, 3)))
             pooled.append(F.relu6(self.norm(self.conv(x, "Conv_1"), "Conv_1_bn")).mean((2, 3)))
         return torch.cat(blocks), torch.cat(pooled)
