@@ -421,9 +421,10 @@ def results_view(run):
     weights = Path(run.checkpoint_path)
     files_col.download_button("Hugging Face Hub folder (.zip)", lambda: hub_zip(weights), "gan-studio-hub.zip",
                               "application/zip", on_click="ignore", key="train_dl_hub", help=HUB_NOTE)
-    name = files_col.text_input("Name for the latent explorer", value=f"my-{run.model_cfg.family}",
-                                key="train_save_name")
-    if files_col.button("Save for the explorer", key="train_save"):
+    with files_col.form("train_save", border=False, enter_to_submit=False):  # the name goes with the click
+        name = st.text_input("Name for the latent explorer", value=f"my-{run.model_cfg.family}", key="train_save_name")
+        saved = st.form_submit_button("Save for the explorer")
+    if saved:
         slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-")[:40]
         if not slug:
             files_col.error("give the generator a name made of letters or digits")

@@ -249,7 +249,7 @@ def test_start_training_runs_and_shows_grids_charts_and_downloads(tmp_path, monk
     labels = [d.proto.label for d in app.get("download_button") if d.proto.label != "Download train_gan.py"]
     assert labels == ["Checkpoint (.safetensors)", "Checkpoint card (.json)", "Metrics (.csv)", "Quality meter (.csv)",
                       "Final grid (.png)", "Timelapse (.gif)", "Hugging Face Hub folder (.zip)"]
-    app.text_input(key="train_save_name").input("Tiny Digits!").run()
+    app.text_input(key="train_save_name").input("Tiny Digits!")  # a form: the name goes with the click
     button(app, "Save for the explorer").click().run()
     assert any("Saved as tiny-digits" in s.value for s in app.success)
     saved = Path(app.session_state.saved_dir)  # this session's own folder: the shipped one is never written

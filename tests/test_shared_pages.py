@@ -114,7 +114,7 @@ def train_and_save(name):
         app.sidebar.number_input(key=key).set_value(value).run()
     button(app, "Start training").click().run()
     assert wait_for(app, lambda a: run_state(a) == "finished")
-    app.text_input(key="train_save_name").input(name).run()
+    app.text_input(key="train_save_name").input(name)  # a form: the name goes with the click
     button(app, "Save for the explorer").click().run()
     return app
 
@@ -134,7 +134,7 @@ def test_two_sessions_never_see_or_overwrite_each_others_saved_generators(monkey
     bob_file = Path(bob.session_state.saved_dir) / "mine.safetensors"
     assert bob_file.exists() and bob_file != alice_file and alice_file.read_bytes() == alice_bytes
     assert not (tmp_path / "shipped").exists()  # the shipped folder is never written
-    bob.text_input(key="train_save_name").input("bobs").run()
+    bob.text_input(key="train_save_name").input("bobs")  # a form: the name goes with the click
     button(bob, "Save for the explorer").click().run()
     assert [label for label in explorer_choices(alice) if "(yours)" in label] == ["mine (yours)"]
     assert [label for label in explorer_choices(bob) if "(yours)" in label] == ["bobs (yours)", "mine (yours)"]
