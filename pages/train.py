@@ -302,7 +302,7 @@ def share_view(run):
         # A form sends the nickname with the click: a text box and a button apart could lose it when the click's
         # rerun overtook the text's (Streamlit issue 8365), and sharing refused an empty nickname.
         with st.form("train_share", border=False, enter_to_submit=False):
-            name_col, button_col, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
+            name_col, button_col, _ = st.columns([3, 2, 1], vertical_alignment="bottom")
             name_col.text_input("Nickname for the class gallery", max_chars=24, key="train_nickname",
                                 placeholder="1 to 24 letters, digits, spaces")
             button_col.form_submit_button(
@@ -310,7 +310,7 @@ def share_view(run):
                 help=f"Each of us keeps at most {board.per_session} runs on the board: sharing another replaces your "
                      "oldest.")
     else:
-        name_col, button_col, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
+        name_col, button_col, _ = st.columns([3, 2, 1], vertical_alignment="bottom")
         name_col.caption(plain(f"On the class gallery as {entry.nickname}: everyone on this server sees its grid, "
                                f"status and quality figures. You keep at most {board.per_session} runs there: "
                                "sharing another replaces your oldest."))
