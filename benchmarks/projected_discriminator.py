@@ -25,6 +25,8 @@ from ganlib.augment import diff_augment
 from ganlib.datasets import load_dataset
 from ganlib.images import to_pil_grid
 from ganlib.latent import render, sample_z
+from ganlib.losses import hinge_d, wasserstein_g
+from ganlib.models import update_average
 from ganlib.quality import QualityMeter
 
 TAPS = {2: (24, 32), 5: (32, 16), 12: (96, 8)}  # block index → (its channels, its map's size at 128 px)
@@ -59,7 +61,7 @@ class ProjectedDiscriminator(nn.Module):
                 return torch.cat(logits, 1)
 
 
-def fine_tune(generator, discriminator, data, steps):
+def fine_tune(generator, discriminator, data, steps, latent_dim):
     """Hinge-loss steps of D and G; returns the moving average of G."""
     average = copy.deepcopy(generator).eval()
     g_optimizer = torch.optim.Adam(generator.parameters(), 2e-4, betas=(0.0, 0.99))
@@ -68,21 +70,20 @@ def fine_tune(generator, discriminator, data, steps):
     while step < steps:
         for real in data.batches(torch.randperm(len(data), generator=order_rng), 64):
             with torch.autocast("cpu", dtype=torch.bfloat16):
-                fake = generator(torch.randn(64, 100))
+                fake = generator(torch.randn(64, latent_dim))
                 d_real = discriminator(diff_augment(real, POLICY))
                 d_fake = discriminator(diff_augment(fake.detach(), POLICY))
-                d_loss = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+                d_loss = hinge_d(d_real, d_fake)
             d_optimizer.zero_grad(set_to_none=True)
             d_loss.float().backward()
             d_optimizer.step()
             with torch.autocast("cpu", dtype=torch.bfloat16):
-                g_loss = -discriminator(diff_augment(fake, POLICY)).mean()
+                g_loss = wasserstein_g(discriminator(diff_augment(fake, POLICY)))
             g_optimizer.zero_grad(set_to_none=True)
             g_loss.float().backward()
             g_optimizer.step()
+            update_average(average, generator, 0.001 if step > AVERAGE_FROM else 1.0)
             with torch.no_grad():
-                for kept, current in zip(average.parameters(), generator.parameters()):
-                    kept.lerp_(current, 0.001 if step > AVERAGE_FROM else 1.0)
                 for kept, current in zip(average.buffers(), generator.buffers()):
                     kept.copy_(current)
             step += 1
@@ -104,10 +105,12 @@ def main():
     shipped = ganlib.load("checkpoints/emoji64-dcgan-wide")
     generator = copy.deepcopy(shipped.network).float().train()
     data = load_dataset("emoji", 64, 3)
-    tuned = fine_tune(generator, ProjectedDiscriminator(MobileNetV2(package_weights(args.package))), data, args.steps)
+    latent_dim = shipped.model_cfg.latent_dim
+    tuned = fine_tune(generator, ProjectedDiscriminator(MobileNetV2(package_weights(args.package))), data, args.steps,
+                      latent_dim)
     args.out.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
-        seen = F.interpolate(render(tuned, sample_z(64, 100, seed=5)), size=96, mode="bilinear", antialias=True)
+        seen = F.interpolate(render(tuned, sample_z(64, latent_dim, seed=5)), size=96, mode="bilinear", antialias=True)
         to_pil_grid(seen, nrow=8, padding=4).save(args.out / "grid.png")
         meter = QualityMeter.for_data("emoji", data, seed=0)
         for name, network in (("shipped", shipped.network.float()), ("fine-tuned", tuned)):
