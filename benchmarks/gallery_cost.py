@@ -18,7 +18,7 @@ from statistics import mean
 from playwright.sync_api import sync_playwright
 
 from ganlib.config import preset
-from tests.browser_app import CHROMIUM, start_app
+from tests.browser_app import CHROMIUM, share_to_gallery, start_app
 
 BATCH = preset("dcgan")[1].batch_size
 TINY = "g_width=8&d_width=8&epochs=1&batch_size=128&max_seconds=0.0"
@@ -31,8 +31,7 @@ def last_logged(metrics_csv):
 
 
 def share(page, nickname):
-    page.get_by_label("Nickname for the class gallery").fill(nickname)
-    page.get_by_role("button", name="Share to the class gallery").click()
+    share_to_gallery(page, nickname)
     page.get_by_text(f"On the class gallery as {nickname}").wait_for(timeout=30_000)
 
 

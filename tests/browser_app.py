@@ -73,3 +73,9 @@ def open_from_home(browser, url, link):
     page.get_by_role("heading", name="GAN Studio").wait_for(timeout=60_000)
     page.get_by_role("link", name=link, exact=True).click()
     return page
+
+
+def share_to_gallery(page, nickname):
+    """Type a nickname under a finished run and click Share, as a student does (the answer is the caller's to read)."""
+    page.get_by_label("Nickname for the class gallery").fill(nickname)
+    page.get_by_role("button", name="Share to the class gallery").click()

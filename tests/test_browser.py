@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from browser_app import CHROMIUM, WATCH_STATUS, open_from_home, start_app, stop_app
+from browser_app import CHROMIUM, WATCH_STATUS, open_from_home, share_to_gallery, start_app, stop_app
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
@@ -265,8 +265,7 @@ def test_students_share_runs_and_the_class_gallery_shows_them_ranked(app_url, br
         students.append((context, page, nickname))
     for context, page, nickname in students:  # one run at a time on 2 cores: the second waits for a slot
         page.get_by_text(re.compile(r"· finished")).wait_for(timeout=120_000)
-        page.get_by_label("Nickname for the class gallery").fill(nickname)
-        page.get_by_role("button", name="Share to the class gallery").click()
+        share_to_gallery(page, nickname)
         try:
             page.get_by_text(f"On the class gallery as {nickname}").wait_for(timeout=30_000)
         except PlaywrightTimeoutError:  # say what the page showed instead: a refusal, or a nickname that was lost

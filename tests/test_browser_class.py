@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser_app import CHROMIUM, start_app, stop_app
+from browser_app import CHROMIUM, share_to_gallery, start_app, stop_app
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 TINY = "g_width=8&d_width=8&epochs=1&batch_size=128&max_seconds=0.0"
@@ -35,23 +35,18 @@ def finished(page):
     return page.locator("strong").filter(has_text=re.compile(r"^Epoch .* · finished$"))
 
 
-def share(page, nickname):
-    page.get_by_label("Nickname for the class gallery").fill(nickname)
-    page.get_by_role("button", name="Share to the class gallery").click()
-
-
 def test_one_session_cannot_fill_the_board_nor_pass_for_a_classmate(class_server, browser, tmp_path):
     url, log = class_server
     shots = Path(os.environ.get("GAN_STUDIO_SCREENSHOTS", tmp_path))
     alice = student(browser, url)
     finished(alice).wait_for(timeout=120_000)
-    share(alice, "Alice")
+    share_to_gallery(alice, "Alice")
     alice.get_by_text("On the class gallery as Alice").wait_for(timeout=30_000)
 
     mallory = student(browser, url)
     for number in (1, 2, 3):  # three runs shared from one tab: only the newest two stay
         finished(mallory).wait_for(timeout=120_000)
-        share(mallory, f"Mallory {number}")
+        share_to_gallery(mallory, f"Mallory {number}")
         mallory.get_by_text(f"On the class gallery as Mallory {number}").wait_for(timeout=30_000)
         if number < 3:
             mallory.get_by_role("button", name="Start training").click(timeout=60_000)
@@ -59,7 +54,7 @@ def test_one_session_cannot_fill_the_board_nor_pass_for_a_classmate(class_server
 
     eve = student(browser, url, "g_width=8&d_width=8&epochs=0&max_seconds=40")  # active while she tries
     eve.get_by_text(re.compile(r"Epoch \d+ · step")).first.wait_for(timeout=120_000)
-    share(eve, "\u0410lice")  # a Cyrillic А
+    share_to_gallery(eve, "\u0410lice")  # a Cyrillic А
     refusal = eve.get_by_text("looks like Alice, already on the board: choose another")
     refusal.wait_for(timeout=30_000)
     eve.wait_for_timeout(6_000)  # the live view reruns its fragment as the run goes on: the sentence stays
