@@ -170,8 +170,9 @@ def codes_view(generator, checkpoint, names):
                          "of z, which G uses for everything the class leaves open: thickness, slant, size, colour."))
     else:
         st.subheader("What each latent code draws")
-        st.caption("Each row is one code; each column keeps the rest of z. G was never told which digit is which: D "
-                   "only had to tell its codes apart, so codes tend to become kinds of drawing, often one digit each.")
+        st.caption("Each row is one code; each column keeps the rest of z. G was never told what its images show: "
+                   "D only had to tell its codes apart, so codes tend to become kinds of drawing (on digits often one "
+                   "digit each; on emoji flags, faces, clocks).")
     codes = model_cfg.classes or model_cfg.latent_codes
     latents = latents_for_codes(codes, CODE_COLUMNS, model_cfg.latent_dim,
                                 seed=st.session_state.get("explore_seed", 0))
