@@ -9,7 +9,9 @@ photographs from drawings; its weights ship as uint8 codes in base64 text (dist/
 with regular expressions, never run as JavaScript. Images are read at 224 px in [0, 1], as the package feeds them.
 Printed: the Fréchet distance and coverage of groups of real, blurred and the eye's emoji and smears, as multiples
 of the real floor; the same for 256 samples of each shipped colour generator, on two seeds; then linear judges taught by the
-eye's labels of two generators and checked on the third, as `benchmarks.eye_judge` does in the meter's features.
+eye's labels of the other generators and checked on each in turn, as `benchmarks.eye_judge` does in the meter's
+features; last, the same judges in the meter's 128 features and block 16 together, every image read through 32 px
+(the meter's size), with their reads of 256 samples of each shipped generator.
 """
 import argparse
 import base64
@@ -25,13 +27,14 @@ import ganlib
 from benchmarks.colour_meter_check import blurred
 from benchmarks.eye_judge import judges_without, print_judges
 from benchmarks.meter_vs_eye import group_figures, labelled_sets, real_halves
+from ganlib.datasets import load_dataset
 from ganlib.latent import render, sample_z
-from ganlib.quality import NEIGHBOURS, gaussian_stats, kth_neighbour_distance
+from ganlib.quality import NEIGHBOURS, QualityMeter, gaussian_stats, kth_neighbour_distance
 
 BLOCKS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
 WEIGHT = re.compile(r'name:"([\w/]+)",shape:\[([\d,]*)\],dtype:"float32",'
                     r'quantization:\{min:(-?[\d.e-]+),scale:(-?[\d.e-]+),dtype:"uint8"\}')
-SHIPPED = ("emoji64-dcgan-wide", "emoji64-dcgan", "emoji-dcgan")
+SHIPPED = ("emoji64-dcgan-wide", "emoji64-dcgan", "emoji-dcgan", "emoji64-dcgan-codes")
 SAMPLES = 256
 SEEDS = (0, 1)
 
@@ -122,6 +125,33 @@ def against_floor(floor, groups, size, yardstick):
     return " · ".join(cells)
 
 
+def joint_judges(network):
+    """Judges in the meter's features and block 16 side by side, every image read at 32 px: the meter knows the
+    Twemoji, ImageNet's blocks know edges and textures, and at one size no generator's samples alone look blurred."""
+    meter = QualityMeter.for_data("emoji", load_dataset("emoji", 32, 3), seed=0)
+
+    def features(images):
+        images = F.interpolate(images, size=32, mode="bilinear", antialias=True) if images.shape[-1] != 32 else images
+        return torch.cat([meter._features_and_probabilities(images)[0], network.features(images)[0]], 1)
+
+    yardstick = real_halves(32)[1]
+    real, real_blurred = features(yardstick), features(blurred(yardstick))
+    sets = [(name, features(images), emoji) for name, images, emoji in labelled_sets(size=32)]
+    samples = {}
+    for name in SHIPPED:
+        generator = ganlib.load(f"checkpoints/{name}")
+        samples[name] = features(render(generator.network, sample_z(SAMPLES, generator.model_cfg.latent_dim, seed=1)))
+    half = len(yardstick) // 2
+    taught, taught_emoji = torch.cat([real[:half], real_blurred[:half]]), torch.arange(2 * half) < half
+    for held, (name, features_held, emoji) in enumerate(sets):
+        print(f"checked on {name} (taught by the other sets), the meter's features and block 16 at 32 px:")
+        judges = judges_without(sets, held, taught, taught_emoji)
+        print_judges(judges, features_held, emoji, real[half:], real_blurred[half:])
+        reads = ", ".join(f"{generator} {(judges['eye labels + real/blurred'](drawn) > 0).float().mean():.0%}"
+                          for generator, drawn in samples.items())
+        print(f"  + real/blurred reads of {SAMPLES} samples (seed 1): {reads}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("package", help="the unpacked nsfwjs npm package")
@@ -155,6 +185,7 @@ def main():
         print(f"checked on {name} (taught by the other sets), block 16's 320 channels:")
         print_judges(judges_without(sets, held, taught, taught_emoji), blocks, emoji, yardstick_blocks[half:],
                      blurred_blocks[half:])
+    joint_judges(network)
 
 
 if __name__ == "__main__":
