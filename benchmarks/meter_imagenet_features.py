@@ -125,9 +125,10 @@ def against_floor(floor, groups, size, yardstick):
     return " · ".join(cells)
 
 
-def joint_judges(network):
+def joint_judges(network, labelled, samples):
     """Judges in the meter's features and block 16 side by side, every image read at 32 px: the meter knows the
-    Twemoji, ImageNet's blocks know edges and textures, and at one size no generator's samples alone look blurred."""
+    Twemoji, ImageNet's blocks know edges and textures, and at one size no generator's samples alone look blurred.
+    labelled: `labelled_sets(size=None)`; samples: {shipped generator: its samples of seed 1}."""
     meter = QualityMeter.for_data("emoji", load_dataset("emoji", 32, 3), seed=0)
 
     def features(images):
@@ -136,11 +137,8 @@ def joint_judges(network):
 
     yardstick = real_halves(32)[1]
     real, real_blurred = features(yardstick), features(blurred(yardstick))
-    sets = [(name, features(images), emoji) for name, images, emoji in labelled_sets(size=32)]
-    samples = {}
-    for name in SHIPPED:
-        generator = ganlib.load(f"checkpoints/{name}")
-        samples[name] = features(render(generator.network, sample_z(SAMPLES, generator.model_cfg.latent_dim, seed=1)))
+    sets = [(name, features(images), emoji) for name, images, emoji in labelled]
+    samples = {name: features(drawn) for name, drawn in samples.items()}
     half = len(yardstick) // 2
     taught, taught_emoji = torch.cat([real[:half], real_blurred[:half]]), torch.arange(2 * half) < half
     for held, (name, features_held, emoji) in enumerate(sets):
@@ -160,17 +158,21 @@ def main():
     reference, yardstick = real_halves(64)
     (_, reference_top), (yardstick_blocks, yardstick_top) = network.features(reference), network.features(yardstick)
     blurred_blocks, blurred_top = network.features(blurred(yardstick))
-    sets = [(name, *network.features(images), emoji) for name, images, emoji in labelled_sets(size=None)]
+    labelled = labelled_sets(size=None)
+    sets = [(name, *network.features(images), emoji) for name, images, emoji in labelled]
     emoji = torch.cat([s[3] for s in sets])
     top = torch.cat([s[2] for s in sets])
     print(f"Pooled top (1,280), groups of {int(emoji.sum())} against the 64-px real floor: " + against_floor(
         floor_of(reference_top), {"the eye's emoji": top[emoji], "smears": top[~emoji], "blurred": blurred_top},
         int(emoji.sum()), yardstick_top))
     floors = {64: (floor_of(reference_top), yardstick_top)}
+    seed_one = {}  # each shipped generator's samples of seed 1, for the joint judges to read
     for name in SHIPPED:
         generator = ganlib.load(f"checkpoints/{name}")
         for seed in SEEDS:
             samples = render(generator.network, sample_z(SAMPLES, generator.model_cfg.latent_dim, seed=seed))
+            if seed == 1:
+                seed_one[name] = samples
             if samples.shape[-1] not in floors:
                 other_reference, other_yardstick = real_halves(samples.shape[-1])
                 floors[samples.shape[-1]] = (floor_of(network.features(other_reference)[1]),
@@ -185,7 +187,7 @@ def main():
         print(f"checked on {name} (taught by the other sets), block 16's 320 channels:")
         print_judges(judges_without(sets, held, taught, taught_emoji), blocks, emoji, yardstick_blocks[half:],
                      blurred_blocks[half:])
-    joint_judges(network)
+    joint_judges(network, labelled, seed_one)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,12 @@
 
     python -m benchmarks.meter_vs_eye
 
-benchmarks/data/eye_labels.json holds four labelled sets: the first 100 latents of seed 11 from `emoji64-dcgan`
-and from `emoji-dcgan` (drawn at 32 px), and the first 200 from `emoji64-dcgan-wide` and from
-`emoji64-dcgan-codes`, each naming the samples a
-person took for an emoji. Printed for each set: how well the meter's confidence ranks emoji above smears (AUC: 0.5
-is chance, 1 is the eye) and the share of each group it reads as emoji; then, over all sets, the Fréchet distance
-and coverage of equal-sized groups of real emoji, of the samples labelled emoji and of the smears (20 draws of
-each group's size, averaged).
+benchmarks/data/eye_labels.json holds four labelled sets: the first 100 latents of seed 11 from `emoji64-dcgan` and
+from `emoji-dcgan` (drawn at 32 px), and the first 200 from `emoji64-dcgan-wide` and from `emoji64-dcgan-codes`,
+each naming the samples a person took for an emoji. Printed for each set: how well the meter's confidence ranks
+emoji above smears (AUC: 0.5 is chance, 1 is the eye) and the share of each group it reads as emoji; then, over all
+sets, the Fréchet distance and coverage of equal-sized groups of real emoji, of the samples labelled emoji and of
+the smears (20 draws of each group's size, averaged).
 """
 import json
 from pathlib import Path
