@@ -21,7 +21,8 @@ from .errors import ConfigError, GanStudioError
 from .events import Failed, Finished, Metrics, Moved, Placed, QualityScored, Started
 from .host import run_memory_budget
 from .images import scatter_picture, to_pil_grid
-from .latent import latent_path, render, render_gif, sample_z, with_class
+from .eye_codes import codes_to_draw
+from .latent import latent_path, render, render_gif, sample_z, with_class, with_codes_among
 from .memory import check_output_memory
 from .pointgan import point_noise
 from .projection import (STEPS, Projection, checked_latent, nearest_training_image, prepare_image, project,
@@ -273,24 +274,33 @@ class TrainedGenerator:
         raise GanStudioError(f"class {asked[:40]!r} is not one of this generator's classes: {', '.join(names)} "
                              f"(or a number from 0 to {len(names) - 1})")
 
-    def latents(self, n, seed=0, label=None, truncation=None):
-        """n latents [n, latent_dim] from a seed, asking for class `label` where given."""
+    def latents(self, n, seed=0, label=None, truncation=None, codes=None):
+        """n latents [n, latent_dim] from a seed, asking for class `label` where given, and keeping to the latent
+        `codes` where given (numbers, or "eye" for those the card names as drawing recognisable images)."""
         z = sample_z(n, self.model_cfg.latent_dim, seed=seed, truncation=truncation)
+        if codes is not None:
+            z = with_codes_among(z, self.codes_to_draw(codes), self.model_cfg.latent_codes)
         return z if label is None else with_class(z, self.class_index(label), self.model_cfg.classes)
 
-    def images(self, n=64, seed=0, label=None, truncation=None):
+    def codes_to_draw(self, codes):
+        """The latent codes a draw keeps to (numbers, or "eye"), or one line saying why they cannot be drawn."""
+        return codes_to_draw(codes, self.checkpoint.card, getattr(self.model_cfg, "latent_codes", 0))
+
+    def images(self, n=64, seed=0, label=None, truncation=None, codes=None):
         """n samples as a tensor [n, C, H, W] in [-1, 1] (2D generators: points [n, 2])."""
         if n < 1:
             raise GanStudioError("n must be at least 1")
+        if codes is not None:
+            codes = self.codes_to_draw(codes)
         check_output_memory(self.model_cfg, n, "n", run_memory_budget(runs_at_once=1))
         if self.model_cfg.family == "mlp2d":
             with torch.no_grad():
                 return self.network(point_noise(n, self.model_cfg, torch.Generator().manual_seed(seed))).cpu()
-        return render(self.network, self.latents(n, seed, label, truncation))
+        return render(self.network, self.latents(n, seed, label, truncation, codes))
 
-    def sample(self, n=64, seed=0, label=None, truncation=None, nrow=None):
+    def sample(self, n=64, seed=0, label=None, truncation=None, nrow=None, codes=None):
         """n samples as one picture: a grid (2D generators: a scatter of the points)."""
-        drawn = self.images(n, seed, label, truncation)
+        drawn = self.images(n, seed, label, truncation, codes)
         if self.model_cfg.family == "mlp2d":
             return scatter_picture([(drawn, (31, 119, 180))], self.model_cfg.data_scale)
         return to_pil_grid(drawn, nrow=nrow)

@@ -22,6 +22,7 @@ from . import __version__
 from .archives import open_zip, safe_zip_files
 from .config import config_classes, config_from_dict, config_to_dict
 from .errors import CheckpointError, ConfigError, MismatchedCard
+from .eye_codes import CARD_FIELD as EYE_CODES, check_eye_codes
 from .host import run_memory_budget
 from .memory import estimate_generator, meta_models
 from .models import build_generator
@@ -254,6 +255,11 @@ def check_card(card, name):
     for field in ("step", "epoch", "batch_in_epoch", "world_size"):
         if field in card and card[field] != int(card[field]):
             refuse(field, "not a whole number")
+    if EYE_CODES in card:
+        try:
+            check_eye_codes(card[EYE_CODES])
+        except ValueError as error:
+            refuse(EYE_CODES, str(error))
 
 
 def is_finite_number(value):

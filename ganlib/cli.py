@@ -134,6 +134,9 @@ def build_parser():
     sample.add_argument("--truncation", type=float, help="sample z from a normal truncated to [-t, t]")
     sample.add_argument("--class", dest="class_name", metavar="CLASS",
                         help="conditional runs: the class to draw, by name or number (e.g. 7, or Flags for emoji)")
+    sample.add_argument("--codes", metavar="LIST",
+                        help="runs with latent codes: draw only these codes (e.g. 3,7,12), or 'eye' for those the "
+                             "card names as drawing recognisable images")
     sample.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
 
     proj = commands.add_parser("project", help="find the generator's closest drawing to your own image",
@@ -384,10 +387,12 @@ def cmd_sample(args):
     writable_output(args.out, (".png", ".npz"))
     generator = load(args.path, args.device)
     check_output_memory(generator.model_cfg, args.n, "--n", run_memory_budget(runs_at_once=1))
+    codes = None if args.codes is None else generator.codes_to_draw(args.codes)
     if generator.model_cfg.family == "mlp2d":
         return write_points(generator, args)
-    images = generator.images(args.n, args.seed, args.class_name, args.truncation)  # [N, C, H, W] in [-1, 1]
+    images = generator.images(args.n, args.seed, args.class_name, args.truncation, codes)  # [N, C, H, W] in [-1, 1]
     drawn = f" of class {generator.classes[generator.class_index(args.class_name)]}" if args.class_name else ""
+    drawn += f" of codes {', '.join(map(str, codes))}" if codes else ""
     write_images(images, args.out, nrow=None)
     print(f"wrote {args.n} samples{printable(drawn)} of shape {tuple(images.shape[1:])} to {args.out}")
     return 0

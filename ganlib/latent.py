@@ -27,6 +27,18 @@ def with_class(z, index, classes):
     return z
 
 
+def with_codes_among(z, allowed, codes):
+    """z [N, D] asking each latent for one of the codes in `allowed` (of `codes`): the one whose entry is largest
+    among them, so each is equally likely and a walk between two such latents passes through those codes alone. The
+    rest of z stays as it was."""
+    allowed = torch.as_tensor(list(allowed), dtype=torch.long, device=z.device)
+    chosen = allowed[z[:, allowed].argmax(1)]
+    z = z.clone()
+    z[:, :codes] = 0.0
+    z[torch.arange(len(z), device=z.device), chosen] = 1.0
+    return z
+
+
 def latents_for_codes(codes, per_code, latent_dim, *, seed=0):
     """[codes × per_code, latent_dim]: the same per_code latents asking for each code (or class) in turn."""
     z = sample_z(per_code, latent_dim, seed=seed)

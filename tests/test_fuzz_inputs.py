@@ -10,6 +10,8 @@ import zipfile
 import pytest
 from PIL import Image
 
+import ganlib
+
 from ganlib.archives import stage_zip_upload
 from ganlib.cli import main
 from ganlib.checkpoint import file_sha256, load_checkpoint, load_generator, save_checkpoint
@@ -229,3 +231,40 @@ def test_names_printed_to_a_terminal_carry_no_control_characters():
 
     assert printable("evil\u202egnp.exe\x1b[2J\r\nname\u200b") == "evil?gnp.exe?[2J??name?"
     assert printable("Ana-María 学生 🎨") == "Ana-María 学生 🎨"
+
+
+EYE_CODES = {"codes": [1, 3], "share": 0.55, "others_share": 0.06, "labelled": 200}
+
+
+@pytest.mark.parametrize("eye_codes,message", [
+    ("codes 1 and 3", "bad 'eye_codes' (not a table of codes, share, others_share and labelled)"),
+    ({**EYE_CODES, "codes": [1, 1]}, "its codes are not a list of distinct code numbers"),
+    ({**EYE_CODES, "codes": [[1]]}, "its codes are not a list of distinct code numbers"),
+    ({**EYE_CODES, "share": math.nan}, "its shares are not numbers from 0 to 1"),
+    ({**EYE_CODES, "labelled": 0}, "its labelled is not a count of samples"),
+])
+def test_a_card_naming_codes_no_reader_expects_is_refused_in_one_line(export, tmp_path, capsys, eye_codes, message):
+    card = {**json.loads(export.with_suffix(".json").read_text()), "eye_codes": eye_codes}
+    weights = hostile_copy(export, tmp_path / "eye", card)
+    code, err = run_cli(capsys, "sample", weights, "--out", tmp_path / "s.png")
+    assert code == 2 and err.startswith("error: the card of g.safetensors has a bad 'eye_codes'") and message in err
+    assert not (tmp_path / "s.png").exists()
+
+
+def test_mutated_eye_codes_are_drawn_or_refused_in_words(tmp_path, capsys):
+    """A card's codes past its generator's own are refused when asked for; every mutation is drawn or refused."""
+    model_cfg = ModelConfig(g_width=8, d_width=8, latent_dim=16, latent_codes=4)
+    weights = save_checkpoint(tmp_path / "g", model_cfg=model_cfg, train_cfg=TrainConfig(),
+                              modules={"generator": build_generator(model_cfg)}, progress={"step": 1})
+    card = json.loads(weights.with_suffix(".json").read_text())
+    hostile_copy(weights, tmp_path / "past", {**card, "eye_codes": {**EYE_CODES, "codes": [1, 5]}})
+    code, err = run_cli(capsys, "sample", tmp_path / "past" / "g.safetensors", "--codes", "eye", "--out",
+                        tmp_path / "s.png")
+    assert (code, err) == (2, "error: the card's 'eye_codes' name code 5, past this generator's 4 codes")
+    rng, drawn = random.Random(1), 0
+    for attempt in range(60):
+        copy = hostile_copy(weights, tmp_path / str(attempt), {**card, "eye_codes": mutations(rng, EYE_CODES)})
+        generator = only_refused_in_words(lambda: ganlib.load(copy))
+        if generator is not None and only_refused_in_words(lambda: generator.images(4, codes="eye")) is not None:
+            drawn += 1
+    assert 0 < drawn < 60

@@ -4,7 +4,7 @@ from PIL import Image
 
 from ganlib.config import ModelConfig
 from ganlib.latent import (latent_path, latents_for_codes, lerp, move_along, principal_directions, render_gif, sample_z,
-                           slerp)
+                           slerp, with_codes_among)
 from ganlib.models import build_models, chosen_codes
 
 
@@ -104,3 +104,17 @@ def test_latents_for_codes_give_each_code_a_row_with_the_same_noise():
     assert z.shape == (12, 10)
     assert chosen_codes(z, 3).tolist() == [0] * 4 + [1] * 4 + [2] * 4
     assert torch.equal(z[:4, 3:], z[8:, 3:])  # the same noise in every row: only the code changes
+
+
+def test_latents_kept_to_some_codes_ask_for_each_equally_keep_their_style_and_walk_among_them():
+    z = sample_z(3000, 30, seed=3)
+    kept = with_codes_among(z, [2, 5, 9], 10)
+    chosen = chosen_codes(kept, 10)
+    assert set(chosen.tolist()) == {2, 5, 9}
+    assert torch.bincount(chosen, minlength=10)[[2, 5, 9]].min() > 900  # 1,000 each expected
+    own = chosen_codes(z, 10)
+    asked_already = torch.isin(own, torch.tensor([2, 5, 9]))
+    assert torch.equal(chosen[asked_already], own[asked_already])  # a latent asking for an allowed code keeps it
+    assert torch.equal(kept[:, 10:], z[:, 10:])  # the style is untouched
+    walk = latent_path([kept[0], kept[1], kept[2]], 60)
+    assert set(chosen_codes(walk, 10).tolist()) <= {2, 5, 9}
