@@ -13,11 +13,12 @@ from ganlib.checkpoint import PREVIOUS, load_generator, stage_upload
 from ganlib.config import config_from_dict
 from ganlib.datasets import TensorImages, class_names, load_dataset, to_unit_range
 from ganlib.errors import GanStudioError
+from ganlib.eye_codes import eye_codes
 from ganlib.host import run_memory_budget
 from ganlib.hub import HUB_NOTE, hub_zip
 from ganlib.images import to_pil_grid
 from ganlib.latent import (latent_path, latents_for_codes, move_along, principal_directions, render, render_gif,
-                          sample_z, with_class)
+                          sample_z, with_class, with_codes_among)
 from ganlib.nearest import nearest_images, typical_real_distance
 from ganlib.quality import QualityScore
 
@@ -37,6 +38,9 @@ SLERP_NOTE = ("A Gaussian latent lives near a sphere of radius √D. `lerp` cuts
 CLASS_NOTE = ("This generator was trained with labels: the first entries of its latent say which class to draw. "
               "Pick one and every view below draws it: the samples, the walks (same class, another style) and the "
               "directions.")
+CODES_NOTE = ("G was never told what its images show, yet each latent code became a kind of drawing (\"What each "
+              "latent code draws\", below, has a row per code). Keep to some codes and every view below draws only "
+              "those kinds: the samples, the walks and the directions. None chosen: every code.")
 NEAREST_NOTE = ("The distance is the pixel difference in the [-1, 1] range: 0 is an exact copy. A real training "
                 "image's nearest other one is typically {typical:.2f} away, so fakes far closer than that are "
                 "memorized; fakes about that far are new drawings.")
@@ -143,6 +147,29 @@ def class_choice(checkpoint, names):
     return (lambda z: z) if choice is None else (lambda z: with_class(z, choice, classes))
 
 
+def code_choice(checkpoint):
+    """For a generator with latent codes, the codes every view below keeps to: a function that makes latents ask
+    for one of them (the identity while none is chosen). A card naming the codes a person found drawing
+    recognisable images offers them in one click."""
+    codes = checkpoint.model_cfg.latent_codes
+    st.subheader("Draw from some codes")
+    key = f"explore_codes_{codes}"  # a choice stays valid for any generator with as many codes
+    try:
+        found = eye_codes(checkpoint.card, codes)
+    except GanStudioError as error:
+        st.error(plain(error))
+        found = None
+    if found:
+        st.button("The codes that draw recognisable images, by eye", key="explore_eye_codes",
+                  on_click=lambda: st.session_state.update({key: list(found.codes)}))
+        st.caption(f"A person labelled {found.labelled} fresh samples: {found.share:.0%} of these "
+                   f"{len(found.codes)} codes' samples were recognisable, {found.others_share:.0%} of the other "
+                   "codes'. Keeping to them trades the kinds the generator cannot draw yet for ones it can, as "
+                   "truncation trades variety (docs/quality.md: \"Codes that draw emoji\").")
+    chosen = st.multiselect("Codes", range(codes), key=key, placeholder="every code", help=CODES_NOTE)
+    return (lambda z: z) if not chosen else (lambda z: with_codes_among(z, chosen, codes))
+
+
 def samples_view(generator, latent_dim, asked):
     """A numbered grid of samples → (latents [GRID_SIZE, D], images, truncation) for the views below."""
     st.subheader("Random samples")
@@ -170,9 +197,9 @@ def codes_view(generator, checkpoint, names):
                          "of z, which G uses for everything the class leaves open: thickness, slant, size, colour."))
     else:
         st.subheader("What each latent code draws")
-        st.caption("Each row is one code; each column keeps the rest of z. G was never told what its images show: "
-                   "D only had to tell its codes apart, so codes tend to become kinds of drawing (on digits often one "
-                   "digit each; on emoji flags, faces, clocks).")
+        st.caption(f"Each row is one code, 0 to {model_cfg.latent_codes - 1} from the top; each column keeps the rest "
+                   "of z. G was never told what its images show: D only had to tell its codes apart, so codes tend to "
+                   "become kinds of drawing (on digits often one digit each; on emoji flags, faces, clocks).")
     codes = model_cfg.classes or model_cfg.latent_codes
     latents = latents_for_codes(codes, CODE_COLUMNS, model_cfg.latent_dim,
                                 seed=st.session_state.get("explore_seed", 0))
@@ -291,7 +318,7 @@ st.sidebar.download_button("Download as a Hub folder (.zip)", lambda: hub_zip(pa
 # folder, or another session's, whose images (nearest view) and subfolder names (class names) it would then show.
 data_dir = checkpoint.train_cfg.data_dir if st.session_state.explore_source == SOURCES[1] else ""
 names = class_names(checkpoint.train_cfg.dataset, data_dir, checkpoint.model_cfg.classes)
-asked = class_choice(checkpoint, names)
+asked = code_choice(checkpoint) if checkpoint.model_cfg.latent_codes else class_choice(checkpoint, names)
 latents, images, truncation = samples_view(generator, checkpoint.model_cfg.latent_dim, asked)
 if checkpoint.model_cfg.latent_codes or checkpoint.model_cfg.classes:
     codes_view(generator, checkpoint, names)

@@ -280,12 +280,37 @@ def test_explorer_shows_the_shipped_generators_with_every_view(monkeypatch):
                                                 "Invented or memorized?", "Move along the generator's main directions"]
     app.session_state["explore_shipped"] = checkpoints_dir() / "mnist-dcgan.safetensors"  # latent codes, no classes
     app.run()
-    assert [s.value for s in app.subheader][:2] == ["Random samples", "What each latent code draws"]
+    assert [s.value for s in app.subheader][:3] == ["Draw from some codes", "Random samples",
+                                                    "What each latent code draws"]
+    assert "explore_eye_codes" not in [b.key for b in app.button]  # its card names no codes found by eye
     captions = image_captions(app)
     assert set(captions[:24]) == {f"#{i}" for i in range(24)}  # column by column
     assert {"lerp", "slerp", "slerp, looping", "sample #0", "sample #0, moved"} <= set(captions)
     assert len([c for c in captions if c.startswith("0.")]) == 8  # eight nearest real digits with distances
     assert [d.proto.label for d in app.get("download_button")] == ["Download the GIF", "Download as a Hub folder (.zip)"]
+
+
+def sample_urls(app):
+    """The grid's 24 pictures, by the address Streamlit gives each: a hash of the picture's bytes."""
+    return [image.url for element in app.get("image") for image in element.proto.imgs
+            if re.fullmatch(r"#\d+", image.caption)]
+
+
+def test_explorer_keeps_to_the_codes_a_person_found_drawing_emoji_in_one_click(monkeypatch):
+    app = open_explorer(monkeypatch)
+    app.session_state["explore_shipped"] = checkpoints_dir() / "emoji64-dcgan-codes.safetensors"
+    app.run()
+    every_code = sample_urls(app)
+    assert len(every_code) == 24 and app.multiselect(key="explore_codes_20").value == []
+    said = "55% of these 10 codes' samples were recognisable, 6% of the other codes'"
+    assert any(said in caption.value for caption in app.caption)
+    button(app, "The codes that draw recognisable images, by eye").click().run()
+    assert not app.exception
+    assert app.multiselect(key="explore_codes_20").value == [0, 1, 2, 6, 8, 9, 14, 15, 16, 19]
+    kept = sample_urls(app)
+    assert len(kept) == 24 and 0 < len(set(kept) & set(every_code)) < 24  # those already of these codes stay
+    app.multiselect(key="explore_codes_20").set_value([]).run()
+    assert sample_urls(app) == every_code
 
 
 def test_explorer_walks_between_emoji_and_finds_their_nearest_real_ones(monkeypatch):

@@ -4,8 +4,11 @@ from pathlib import Path
 
 import pytest
 
+import ganlib
 from ganlib.checkpoint import load_checkpoint, load_generator
+from ganlib.cli import main
 from ganlib.datasets import load_dataset
+from ganlib.eye_codes import eye_codes
 from ganlib.latent import render, sample_z
 from ganlib.models import build_models
 from ganlib.nearest import nearest_images
@@ -82,3 +85,34 @@ def test_each_card_states_quality_figures_that_the_meter_reproduces(path):
 def test_the_label_free_dcgan_draws_every_digit_about_equally():
     quality = json.loads((CHECKPOINTS / "mnist-dcgan.json").read_text())["quality"]
     assert quality["classes_covered"] == 10 and quality["kl_uniform"] < 0.1 and min(quality["class_histogram"]) > 0.04
+
+
+def test_the_codes_a_person_found_drawing_emoji_are_read_as_emoji_more_often_than_the_others():
+    """The card's eye codes (docs/quality.md: "Codes that draw emoji") hold for its weights: the meter, which never
+    saw the labels, reads their samples as emoji far more often than the other codes' samples."""
+    generator = ganlib.load(CHECKPOINTS / "emoji64-dcgan-codes")
+    found = eye_codes(generator.checkpoint.card, 20)
+    assert len(found.codes) == 10 and found.share > 0.5 > found.others_share
+    others = [code for code in range(20) if code not in found.codes]
+    meter = QualityMeter.for_data("emoji", training_images(generator.checkpoint), seed=0)
+    read = {name: meter.score(generator.images(500, seed=1, codes=codes)).recognised
+            for name, codes in (("eye", "eye"), ("others", others), ("all", None))}
+    assert read["eye"] > read["all"] + 0.05 and read["eye"] > read["others"] + 0.15
+
+
+def test_sample_keeps_to_the_codes_asked_and_says_why_it_cannot(tmp_path, capsys):
+    path = CHECKPOINTS / "emoji64-dcgan-codes.safetensors"
+    assert main(["sample", str(path), "--codes", "1, 19", "--n", "6", "--out", str(tmp_path / "flags.png")]) == 0
+    assert "wrote 6 samples of codes 1, 19 of shape (3, 64, 64)" in capsys.readouterr().out
+    assert (tmp_path / "flags.png").stat().st_size > 1000
+    for codes, message in (("20", "not a list of code numbers from 0 to 19"), ("flags", "not a list of code numbers"),
+                           ("", "not a list of code numbers")):
+        assert main(["sample", str(path), "--codes", codes, "--out", str(tmp_path / "x.png")]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["sample", str(CHECKPOINTS / "emoji64-dcgan.safetensors"), "--codes", "eye",
+                 "--out", str(tmp_path / "x.png")]) == 2
+    assert "only a generator trained with latent codes" in capsys.readouterr().err
+    assert main(["sample", str(CHECKPOINTS / "mnist-dcgan.safetensors"), "--codes", "eye",
+                 "--out", str(tmp_path / "x.png")]) == 2
+    assert "names no codes found drawing recognisable images" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
