@@ -1,12 +1,13 @@
 """How often a colour generator's samples, and the frames of walks between them, read as emoji.
 
-    python -m benchmarks.emoji_walks CHECKPOINT [--seed 0] [--truncation 0 2 1.5 1]
+    python -m benchmarks.emoji_walks CHECKPOINT [--seed 0] [--truncation 0 2 1.5 1] [--codes eye]
 
 For each truncation: the colour meter's figures on 1,000 samples (read as emoji, Fréchet and coverage, each beside
 the floor), then 40 walks (slerp, 10 frames, as the explorer draws them) between pairs of samples that both read as
 emoji: the share of the 8 frames between the ends that read as emoji too, and the share of walks where every frame
 does (for a conditional generator, also with both ends asking for one category). A walk that melts a flag into a
-smear and back scores low on both.
+smear and back scores low on both. With --codes, every sample and walk keeps to those latent codes (as the
+explorer's "Draw from some codes" does).
 """
 import argparse
 
@@ -14,7 +15,7 @@ import torch
 
 import ganlib
 from ganlib.datasets import load_dataset
-from ganlib.latent import latent_path, render, sample_z
+from ganlib.latent import latent_path, render, sample_z, with_codes_among
 from ganlib.models import asked_classes
 from ganlib.quality import QUALITY_SAMPLES, QualityMeter
 
@@ -34,6 +35,7 @@ def main():
     parser.add_argument("checkpoint")
     parser.add_argument("--seed", type=int, default=0, help="the meter's split of the emoji and the samples' seed")
     parser.add_argument("--truncation", type=float, nargs="+", default=[0.0, 2.0, 1.5, 1.0])
+    parser.add_argument("--codes", help="keep to these latent codes: numbers (3,7,12) or 'eye' for the card's")
     args = parser.parse_args()
     generator = ganlib.load(args.checkpoint)
     model_cfg = generator.model_cfg
@@ -44,6 +46,8 @@ def main():
           f"Fréchet {floor.frechet:.0f}, covers {floor.coverage:.0%}")
     for truncation in args.truncation:
         z = sample_z(QUALITY_SAMPLES, model_cfg.latent_dim, seed=args.seed + 1, truncation=truncation or None)
+        if args.codes:
+            z = with_codes_among(z, generator.codes_to_draw(args.codes), model_cfg.latent_codes)
         images = render(generator.network, z)
         score = meter.score(images, asked_classes(z, model_cfg.classes))
         read = meter.read_as_emoji(images)
