@@ -124,10 +124,11 @@ def test_a_game_drawn_while_another_thread_trains_it_draws_without_error():
 
     gan = make_gan()
     failures, drawn = [], 0
-    deadline = time.monotonic() + 3
+    done = threading.Event()
+    deadline = time.monotonic() + 60  # a cap only: both sides go on until each has made its progress
 
     def train():
-        while time.monotonic() < deadline:
+        while not done.is_set() and time.monotonic() < deadline:
             try:
                 gan.train_step()
             except RuntimeError as error:
@@ -135,13 +136,14 @@ def test_a_game_drawn_while_another_thread_trains_it_draws_without_error():
 
     trainer = threading.Thread(target=train)
     trainer.start()
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (drawn > 5 and gan.step > 20):
         try:
             charts.game_figure(gan, charts.GAME_LAYERS, 560)
             gan.metrics()
             drawn += 1
         except RuntimeError as error:
             failures.append(error)
+    done.set()
     trainer.join()
     assert not failures, failures[0]
     assert drawn > 5 and gan.step > 20  # both sides made progress
