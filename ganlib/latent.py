@@ -21,10 +21,7 @@ def with_class(z, index, classes):
     """z [N, D] asking for class (or latent code) `index` of `classes`: a generator with codes reads only which of
     the first `classes` entries is largest, so that one is set to 1 and the others to 0. The rest of z, the style,
     stays as it was."""
-    z = z.clone()
-    z[:, :classes] = 0.0
-    z[:, index] = 1.0
-    return z
+    return with_codes_among(z, [index], classes)
 
 
 def with_codes_among(z, allowed, codes):
