@@ -11,7 +11,6 @@ import pytest
 from PIL import Image
 
 import ganlib
-
 from ganlib.archives import stage_zip_upload
 from ganlib.cli import main
 from ganlib.checkpoint import file_sha256, load_checkpoint, load_generator, save_checkpoint
