@@ -15,7 +15,7 @@ import torch
 
 import ganlib
 from ganlib.datasets import load_dataset
-from ganlib.latent import latent_path, render, sample_z, with_codes_among
+from ganlib.latent import latent_path, render
 from ganlib.models import asked_classes
 from ganlib.quality import QUALITY_SAMPLES, QualityMeter
 
@@ -45,9 +45,7 @@ def main():
     print(f"{args.checkpoint}, meter seed {args.seed}: floor {floor.recognised:.0%} read as emoji, "
           f"Fréchet {floor.frechet:.0f}, covers {floor.coverage:.0%}")
     for truncation in args.truncation:
-        z = sample_z(QUALITY_SAMPLES, model_cfg.latent_dim, seed=args.seed + 1, truncation=truncation or None)
-        if args.codes:
-            z = with_codes_among(z, generator.codes_to_draw(args.codes), model_cfg.latent_codes)
+        z = generator.latents(QUALITY_SAMPLES, args.seed + 1, truncation=truncation or None, codes=args.codes)
         images = render(generator.network, z)
         score = meter.score(images, asked_classes(z, model_cfg.classes))
         read = meter.read_as_emoji(images)
