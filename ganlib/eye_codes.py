@@ -5,6 +5,7 @@ A generator with latent codes splits its drawings into kinds, and it learns some
 (docs/quality.md: "Codes that draw emoji"). A card may name such codes under "eye_codes"; drawing from them alone
 trades the kinds the generator cannot draw yet for samples a person takes for the real thing, as truncation does.
 """
+import operator
 from dataclasses import dataclass
 
 from .errors import CheckpointError, GanStudioError
@@ -64,10 +65,10 @@ def codes_to_draw(asked, card, latent_codes):
             raise GanStudioError("this generator's card names no codes found drawing recognisable images by eye; "
                                  f"give code numbers from 0 to {latent_codes - 1}")
         return found.codes
-    parts = asked.split(",") if isinstance(asked, str) else list(asked)
     try:
-        codes = sorted({int(part) for part in parts})
-    except (TypeError, ValueError):
+        parts = asked.split(",") if isinstance(asked, str) else list(asked)
+        codes = sorted({int(part) if isinstance(part, str) else operator.index(part) for part in parts})
+    except (TypeError, ValueError):  # one number, not a list; 3.5 or "x", not a code number
         codes = []
     if not codes or not all(0 <= code < latent_codes for code in codes):
         raise GanStudioError(f"codes {str(asked)[:40]!r} are not a list of code numbers from 0 to {latent_codes - 1} "

@@ -267,3 +267,13 @@ def test_mutated_eye_codes_are_drawn_or_refused_in_words(tmp_path, capsys):
         if generator is not None and only_refused_in_words(lambda: generator.images(4, codes="eye")) is not None:
             drawn += 1
     assert 0 < drawn < 60
+
+
+def test_codes_asked_of_the_library_that_are_not_code_numbers_are_refused_in_words(tmp_path):
+    model_cfg = ModelConfig(g_width=8, d_width=8, latent_dim=16, latent_codes=4)
+    generator = ganlib.load(save_checkpoint(tmp_path / "g", model_cfg=model_cfg, train_cfg=TrainConfig(),
+                                            modules={"generator": build_generator(model_cfg)}, progress={"step": 1}))
+    assert generator.codes_to_draw([3, 1]) == (1, 3) and len(generator.images(2, codes="1, 3")) == 2
+    for codes in (3, [1.5], [None], "1;3", [4]):
+        with pytest.raises(GanStudioError, match=r"are not a list of code numbers from 0 to 3 \(or 'eye'"):
+            generator.images(2, codes=codes)
